@@ -1,0 +1,106 @@
+"""Input validation shared by the Python API and the CLI.
+
+Every error is an `ArgumentError` (a `ValueError`) that names the offending
+argument, so the CLI can translate it into a one-line message about the flag.
+Checks run in plain Python on concrete values; traced values (inside `jit`,
+`grad`, `vmap`) are passed through unchecked because they have no value yet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import jax
+import numpy as np
+
+
+class ArgumentError(ValueError):
+    """A bad argument value. `argument` is the parameter name (snake_case)."""
+
+    def __init__(self, argument: str, reason: str):
+        super().__init__(f"{argument}: {reason}")
+        self.argument = argument
+        self.reason = reason
+
+
+def is_traced(value) -> bool:
+    """True when `value` (or any leaf of it) is a JAX tracer without a concrete value."""
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(value))
+
+
+def finite(name: str, value):
+    """Reject NaN or infinite numbers (scalars or arrays); tracers pass through."""
+    if is_traced(value):
+        return value
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.number):
+        raise ArgumentError(name, f"must be a number, got {value!r}")
+    if not np.all(np.isfinite(array)):
+        raise ArgumentError(name, f"must be finite, got {value!r}")
+    return value
+
+
+def positive(name: str, value):
+    """Finite and > 0."""
+    finite(name, value)
+    if not is_traced(value) and not np.all(np.asarray(value) > 0):
+        raise ArgumentError(name, f"must be > 0, got {value!r}")
+    return value
+
+
+def nonnegative(name: str, value):
+    """Finite and >= 0."""
+    finite(name, value)
+    if not is_traced(value) and not np.all(np.asarray(value) >= 0):
+        raise ArgumentError(name, f"must be >= 0, got {value!r}")
+    return value
+
+
+def integer_at_least(name: str, value, minimum: int) -> int:
+    """A Python integer >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ArgumentError(name, f"must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ArgumentError(name, f"must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def one_of(name: str, value: str, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ArgumentError(name, f"must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def time_grid(name: str, times):
+    """A 1-D array of finite, non-negative, non-decreasing times."""
+    if is_traced(times):
+        return times
+    array = np.asarray(times)
+    if array.ndim != 1 or array.size == 0:
+        raise ArgumentError(name, f"must be a non-empty 1-D list of times, got shape {array.shape}")
+    finite(name, array)
+    if np.any(array < 0):
+        raise ArgumentError(name, f"must be >= 0, got {float(array.min())!r}")
+    if np.any(np.diff(array) < 0):
+        raise ArgumentError(name, "must be sorted in increasing order")
+    return times
+
+
+def available_memory_bytes() -> int:
+    """Memory the process may still allocate: MemAvailable on Linux, else physical memory."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def format_bytes(n_bytes: float) -> str:
+    if n_bytes < 2**30:
+        return f"{n_bytes / 2**20:.0f} MiB"
+    return f"{n_bytes / 2**30:.1f} GiB"

@@ -1,0 +1,233 @@
+"""Spin-chain battery models (PHYSICS.md sections 1-2), built from Pauli terms.
+
+    H_B   = sum_i B_i sz_i                                             (field)
+    H_int = - sum_{i<j} g_ij [ sz sz + alpha (sx sx + sy sy) + D . (s_i x s_j) ]  (interaction)
+    V     = sum_i omega_i sx_i                                         (drive)
+
+with the z component of the Dzyaloshinskii-Moriya (DM) term D_z (sx_i sy_j - sy_i sx_j).
+A battery is data: which of these parts form the energy H0 whose expectation is the
+stored energy, which form the generator during charging, and the initial state.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Complex
+
+from . import _checks
+from .terms import PauliSum, Term, pauli_sum
+
+COUPLINGS = ("nn", "lr")
+
+# protocol -> (parts of the energy Hamiltonian, parts of the charging Hamiltonian)
+PROTOCOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # Le et al. 2018: during charging the field B is replaced by the drive V.
+    "replace": (("field", "interaction"), ("interaction", "drive")),
+    # the drive is added on top of the battery Hamiltonian.
+    "add": (("field", "interaction"), ("field", "interaction", "drive")),
+    # DM-paper set-up: energy counted on B sum sz only, interactions act only while charging.
+    "collective": (("field",), ("field", "interaction", "drive")),
+}
+
+
+class Couplings(eqx.Module):
+    """Pair couplings g_ij: static list of pairs (i < j) and traced strengths."""
+
+    n_sites: int = eqx.field(static=True)
+    pairs: tuple[tuple[int, int], ...] = eqx.field(static=True)
+    strengths: Array
+
+    @property
+    def total(self) -> Array:
+        """G = sum_{i<j} g_ij."""
+        return jnp.sum(self.strengths, axis=-1)
+
+
+def nearest_neighbour(n: int, g, *, periodic: bool = False) -> Couplings:
+    """g_ij = g for |i - j| = 1 (and the bond (0, N-1) when periodic and N > 2)."""
+    n = _checks.integer_at_least("n", n, 1)
+    pairs = [(i, i + 1) for i in range(n - 1)]
+    if periodic and n > 2:
+        pairs.append((0, n - 1))
+    strengths = jnp.asarray(g) * jnp.ones(len(pairs), dtype=jnp.result_type(g, float))
+    return Couplings(n, tuple(pairs), strengths)
+
+
+def power_law(n: int, g, p, *, periodic: bool = False) -> Couplings:
+    """g_ij = g / r_ij^p for all pairs; r = |i - j| (open) or min(|i-j|, N-|i-j|) (periodic).
+
+    p = 0 is uniform all-to-all coupling.
+    """
+    n = _checks.integer_at_least("n", n, 1)
+    _checks.nonnegative("p", p)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    distance = np.array([j - i for i, j in pairs], dtype=float)
+    if periodic:
+        distance = np.minimum(distance, n - distance)
+    dtype = jnp.result_type(g, p, float)
+    strengths = jnp.asarray(g, dtype) * jnp.asarray(distance, dtype) ** (-jnp.asarray(p, dtype))
+    return Couplings(n, tuple(pairs), strengths)
+
+
+def couplings(n: int, coupling: str, g, p=1.0, *, periodic: bool = False) -> Couplings:
+    """Coupling graph by name: "nn" (nearest neighbour) or "lr" (power law g/r^p)."""
+    _checks.one_of("coupling", coupling, COUPLINGS)
+    _checks.finite("g", g)
+    if coupling == "nn":
+        return nearest_neighbour(n, g, periodic=periodic)
+    return power_law(n, g, p, periodic=periodic)
+
+
+def local_field(n: int, strength, axis: str = "z", *, name: str = "field") -> PauliSum:
+    """sum_i b_i sigma^axis_i; `strength` is one number or one per site, shape (N,).
+
+    `name` is the argument name used in error messages.
+    """
+    n = _checks.integer_at_least("n", n, 1)
+    _checks.finite(name, strength)
+    strength = jnp.asarray(strength)
+    if strength.ndim not in (0, 1) or (strength.ndim == 1 and strength.shape[0] != n):
+        raise _checks.ArgumentError(name, f"must be a number or {n} site values, got shape {strength.shape}")
+    per_site = [strength if strength.ndim == 0 else strength[i] for i in range(n)]
+    return pauli_sum(n, [(((i, axis.upper()),), b) for i, b in enumerate(per_site)])
+
+
+def _is_concrete_zero(value) -> bool:
+    return not _checks.is_traced(value) and not np.any(np.asarray(value))
+
+
+def _scaled(g, x):
+    """g * x, or an exact 0 when x is a concrete zero, so the term is dropped even if g is traced."""
+    return 0.0 if _is_concrete_zero(x) else g * x
+
+
+def interaction(c: Couplings, alpha=0.0, dm=0.0) -> PauliSum:
+    """H_int = - sum_{i<j} g_ij [ zz + alpha (xx + yy) + D . (s_i x s_j) ].
+
+    Args:
+        c: the couplings g_ij.
+        alpha: XXZ anisotropy (alpha = 1: isotropic XXX, alpha = 0: Ising).
+        dm: DM interaction. A number is D along z, the form used in PHYSICS.md:
+            D (sx_i sy_j - sy_i sx_j). A length-3 vector (D_x, D_y, D_z) is a general DM
+            vector, D . (s_i x s_j).
+    """
+    _checks.finite("alpha", alpha)
+    _checks.finite("dm", dm)
+    dm = jnp.asarray(dm)
+    if dm.shape == ():
+        dm_components = [(dm, "X", "Y")]
+    elif dm.shape == (3,):
+        # (s_i x s_j)_k = s^a_i s^b_j - s^b_i s^a_j with (k, a, b) cyclic
+        dm_components = [(dm[0], "Y", "Z"), (dm[1], "Z", "X"), (dm[2], "X", "Y")]
+    else:
+        raise _checks.ArgumentError("dm", f"must be a number (D_z) or a 3-vector, got shape {dm.shape}")
+    weighted: list[tuple[Term, object]] = []
+    for k, (i, j) in enumerate(c.pairs):
+        minus_g = -c.strengths[..., k]
+        weighted.append((((i, "Z"), (j, "Z")), minus_g))
+        weighted.append((((i, "X"), (j, "X")), _scaled(minus_g, alpha)))
+        weighted.append((((i, "Y"), (j, "Y")), _scaled(minus_g, alpha)))
+        for d_k, a, b in dm_components:
+            weighted.append((((i, a), (j, b)), _scaled(minus_g, d_k)))
+            weighted.append((((i, b), (j, a)), _scaled(-minus_g, d_k)))
+    return pauli_sum(c.n_sites, weighted)
+
+
+def product_state(amplitudes: Complex[Array, "N 2"]) -> Complex[Array, " d"]:
+    """Tensor product of single-site states; row i holds (amplitude of up, amplitude of down)."""
+    psi = amplitudes[0]
+    for site in range(1, amplitudes.shape[0]):
+        psi = jnp.kron(psi, amplitudes[site])
+    return psi
+
+
+def all_down(n: int) -> Complex[Array, "N 2"]:
+    """Product amplitudes of |down...down>, the ground state of H0 for g >= 0, |alpha| <= 1."""
+    dtype = jnp.result_type(complex)
+    return jnp.zeros((n, 2), dtype).at[:, 1].set(1.0)
+
+
+class Battery(eqx.Module):
+    """A battery as data.
+
+    Attributes:
+        energy: H0, the Hamiltonian whose expectation value is the stored energy.
+        charging: the generator of the evolution during charging (0 < t < T).
+        initial: product-state amplitudes, shape (N, 2): row i is (up, down) of site i.
+    """
+
+    energy: PauliSum
+    charging: PauliSum
+    initial: Complex[Array, "N 2"]
+
+    def __check_init__(self):
+        n = self.energy.n_sites
+        if self.charging.n_sites != n or self.initial.shape[-2:] != (n, 2):
+            raise ValueError(
+                f"initial: energy, charging and initial state must describe the same {n} sites"
+            )
+        if not _checks.is_traced(self.initial):
+            norms = np.sum(np.abs(np.asarray(self.initial)) ** 2, axis=-1)
+            if not np.allclose(norms, 1.0, atol=1e-6):
+                raise ValueError("initial: every site state must be normalised")
+
+    @property
+    def n_sites(self) -> int:
+        return self.energy.n_sites
+
+    def initial_state(self) -> Complex[Array, " d"]:
+        """The initial state as a vector of dimension 2**N."""
+        return product_state(self.initial)
+
+
+def spin_chain_battery(
+    n: int,
+    *,
+    coupling: str = "nn",
+    g=1.0,
+    p=1.0,
+    alpha=0.0,
+    dm=0.0,
+    field=1.0,
+    omega=4.0,
+    protocol: str = "replace",
+    periodic: bool = False,
+) -> Battery:
+    """The Heisenberg XXZ + DM spin-chain battery charged by a uniform transverse field.
+
+    Args:
+        n: number of spins N >= 1.
+        coupling: "nn" (g_ij = g on neighbours) or "lr" (g_ij = g / |i - j|^p).
+        g: coupling strength. p: power-law exponent, p >= 0 (0 = all-to-all).
+        alpha: XXZ anisotropy. dm: DM strength D along z, or a 3-vector.
+        field: B, the static field along z (a number or N site values).
+        omega: strength of the charging field along x (a number or N site values).
+        protocol: "replace" (Le et al.: H_charge = H_int + V), "add" (H0 + V), or
+            "collective" (energy B sum sz only; H_charge = H_B + H_int + V).
+        periodic: close the chain.
+
+    Every number may be a JAX tracer, so the battery can be built inside `jit`,
+    `vmap` and `grad`. The initial state is |down...down>.
+    """
+    n = _checks.integer_at_least("n", n, 1)
+    _checks.one_of("protocol", protocol, PROTOCOLS)
+    parts = {
+        "field": local_field(n, field, "z", name="field"),
+        "interaction": interaction(couplings(n, coupling, g, p, periodic=periodic), alpha, dm),
+        "drive": local_field(n, omega, "x", name="omega"),
+    }
+    energy_parts, charging_parts = PROTOCOLS[protocol]
+    return Battery(
+        energy=_total(n, [parts[name] for name in energy_parts]),
+        charging=_total(n, [parts[name] for name in charging_parts]),
+        initial=all_down(n),
+    )
+
+
+def _total(n: int, parts: list[PauliSum]) -> PauliSum:
+    total = pauli_sum(n, [])
+    for part in parts:
+        total = total + part
+    return total

@@ -1,0 +1,193 @@
+"""Pauli-string Hamiltonians: a static term structure times traced coefficients.
+
+A Hamiltonian is H = sum_k c_k P_k, each P_k a product of Pauli matrices on a
+few distinct sites. The structure (which sites carry which Pauli) is hashable
+Python data, fixed when a function is traced; the coefficients c_k are a real
+JAX array that can be traced, batched with `vmap` and differentiated. One
+structure therefore serves every backend (dense matrix, matrix-free H @ psi,
+classical energy) and every parameter point of a batch.
+
+Basis convention (QuTiP's tensor order): site 0 is the most significant bit of
+the basis index; bit value 0 is |up> (sigma^z = +1), bit value 1 is |down>.
+|down...down> is therefore the last basis vector.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Complex, Float
+
+from . import _checks
+
+# One term: ((site, letter), ...) with distinct sites and letters in "XYZ".
+Term = tuple[tuple[int, str], ...]
+
+PAULI_LETTERS = "XYZ"
+
+
+class PauliSum(eqx.Module):
+    """H = sum_k coeffs[k] * P_k with P_k the Pauli string `terms[k]` on `n_sites` qubits.
+
+    Attributes:
+        n_sites: number of qubits N; the Hilbert space has dimension 2**N.
+        terms: static structure, one tuple of (site, letter) pairs per term.
+        coeffs: real coefficients, shape (K,) (or (..., K) for a batch built outside vmap).
+    """
+
+    n_sites: int = eqx.field(static=True)
+    terms: tuple[Term, ...] = eqx.field(static=True)
+    coeffs: Float[Array, "... K"]
+
+    def __check_init__(self):
+        for term in self.terms:
+            sites = [site for site, _ in term]
+            if len(set(sites)) != len(sites):
+                raise ValueError(f"terms: sites repeat within the term {term}")
+            for site, letter in term:
+                if not 0 <= site < self.n_sites:
+                    raise ValueError(f"terms: site {site} outside 0..{self.n_sites - 1}")
+                if letter not in PAULI_LETTERS:
+                    raise ValueError(f"terms: Pauli letter {letter!r} is not one of X, Y, Z")
+        if self.coeffs.shape[-1:] != (len(self.terms),):
+            raise ValueError(
+                f"coeffs: last axis must have length {len(self.terms)}, got shape {self.coeffs.shape}"
+            )
+        if jnp.iscomplexobj(self.coeffs):
+            raise ValueError("coeffs: must be real (Pauli strings are Hermitian)")
+
+    def __add__(self, other: PauliSum) -> PauliSum:
+        if other.n_sites != self.n_sites:
+            raise ValueError(f"cannot add PauliSums on {self.n_sites} and {other.n_sites} sites")
+        coeffs = jnp.concatenate([self.coeffs, other.coeffs], axis=-1)
+        return PauliSum(self.n_sites, self.terms + other.terms, coeffs)
+
+    @property
+    def dimension(self) -> int:
+        return 2**self.n_sites
+
+    @property
+    def is_real(self) -> bool:
+        """True when every term has an even number of Y's, so the matrix is real."""
+        return bool(np.all(_tables(self.n_sites, self.terms).y_count % 2 == 0))
+
+
+def pauli_sum(n_sites: int, weighted_terms: list[tuple[Term, object]]) -> PauliSum:
+    """Build a PauliSum from (term, coefficient) pairs, dropping concrete zeros.
+
+    A coefficient that is a concrete 0 (a Python or NumPy number, or a JAX array
+    outside any transformation) cannot be differentiated or batched, so its term
+    is dropped: a chain with D = 0 then stays real and cheap. A traced 0 (inside
+    `grad`, `vmap` or `jit`) keeps its term, so derivatives at D = 0 are exact.
+    """
+    kept = [(term, c) for term, c in weighted_terms if _checks.is_traced(c) or np.any(np.asarray(c) != 0)]
+    if not kept:
+        return PauliSum(n_sites, (), jnp.zeros((0,)))
+    terms = tuple(term for term, _ in kept)
+    coeffs = jnp.stack([jnp.asarray(c) for _, c in kept], axis=-1)
+    if not jnp.issubdtype(coeffs.dtype, jnp.floating):
+        coeffs = coeffs.astype(jnp.result_type(float))
+    return PauliSum(n_sites, terms, coeffs)
+
+
+class _Tables(NamedTuple):
+    """Static NumPy tables describing how each term acts on basis states."""
+
+    flip: np.ndarray  # (K,) int: bits flipped by the term (its X and Y sites)
+    y_count: np.ndarray  # (K,) int: number of Y factors
+    sign: np.ndarray  # (K, d) float: (-1)^popcount(s & zmask) for each source state s
+    phase: np.ndarray  # (K,) complex: i^y_count, from Y = i X Z
+
+
+@functools.lru_cache(maxsize=64)
+def _tables(n_sites: int, terms: tuple[Term, ...]) -> _Tables:
+    states = np.arange(2**n_sites, dtype=np.int64)
+    flips, zmasks, y_counts = [], [], []
+    for term in terms:
+        flip = zmask = y_count = 0
+        for site, letter in term:
+            bit = 1 << (n_sites - 1 - site)
+            if letter in "XY":
+                flip |= bit
+            if letter in "ZY":
+                zmask |= bit
+            y_count += letter == "Y"
+        flips.append(flip)
+        zmasks.append(zmask)
+        y_counts.append(y_count)
+    flip = np.array(flips, dtype=np.int64)
+    y_count = np.array(y_counts, dtype=np.int64)
+    parity = np.zeros((len(terms), states.size), dtype=np.int64)
+    masked = states[None, :] & np.array(zmasks, dtype=np.int64)[:, None]
+    while np.any(masked):
+        parity ^= masked & 1
+        masked >>= 1
+    sign = 1.0 - 2.0 * parity
+    phase = 1j ** (y_count % 4)
+    return _Tables(flip, y_count, sign, phase)
+
+
+def _signed_values(h: PauliSum) -> Complex[Array, "K d"]:
+    """Matrix element of c_k P_k leaving each basis state s: c_k i^{n_y} (-1)^{|s & z_k|}."""
+    tables = _tables(h.n_sites, h.terms)
+    if h.is_real:
+        # Even Y count: i^{n_y} = +-1, keep everything real.
+        factor = jnp.asarray(tables.sign * tables.phase.real[:, None], dtype=h.coeffs.dtype)
+    else:
+        complex_dtype = jnp.result_type(h.coeffs.dtype, jnp.complex64)
+        factor = jnp.asarray(tables.sign * tables.phase[:, None], dtype=complex_dtype)
+        return h.coeffs.astype(complex_dtype)[:, None] * factor
+    return h.coeffs[:, None] * factor
+
+
+def dense(h: PauliSum) -> Array:
+    """The (2^N, 2^N) matrix of H; real dtype when no term has an odd number of Y's.
+
+    Built by one scatter-add: term k sends basis state s to s XOR flip_k.
+    """
+    d = h.dimension
+    tables = _tables(h.n_sites, h.terms)
+    states = np.arange(d)
+    rows = states[None, :] ^ tables.flip[:, None]
+    cols = np.broadcast_to(states, rows.shape)
+    values = _signed_values(h)
+    return jnp.zeros((d, d), values.dtype).at[rows, cols].add(values)
+
+
+def apply(h: PauliSum, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
+    """H @ psi without forming the matrix (cost K * 2^N)."""
+    tables = _tables(h.n_sites, h.terms)
+    states = np.arange(h.dimension)
+    source = states[None, :] ^ tables.flip[:, None]  # (P psi)[t] = value(t ^ flip) psi[t ^ flip]
+    values = _signed_values(h)
+    dtype = jnp.result_type(values.dtype, psi.dtype)
+    values, psi = values.astype(dtype), psi.astype(dtype)
+    gathered = jnp.take_along_axis(values, jnp.asarray(source), axis=1) * psi[source]
+    return jnp.sum(gathered, axis=0)
+
+
+def expectation(h: PauliSum, psi: Complex[Array, " d"]) -> Float[Array, ""]:
+    """<psi|H|psi> for a state vector (real, since H is Hermitian)."""
+    return jnp.real(jnp.vdot(psi, apply(h, psi)))
+
+
+def norm_bound(h: PauliSum) -> Float[Array, ""]:
+    """sum_k |c_k| >= ||H||: every Pauli string has unit operator norm."""
+    return jnp.sum(jnp.abs(h.coeffs), axis=-1)
+
+
+
+def is_diagonal(h: PauliSum) -> bool:
+    """True when every term is a product of sigma^z's (H is diagonal in the basis)."""
+    return bool(np.all(_tables(h.n_sites, h.terms).flip == 0))
+
+
+def diagonal(h: PauliSum) -> Float[Array, " d"]:
+    """The diagonal of a diagonal (Z-only) Hamiltonian, without forming the matrix."""
+    if not is_diagonal(h):
+        raise ValueError("h: diagonal() needs a Hamiltonian made of sigma^z terms only")
+    return jnp.sum(_signed_values(h), axis=0)
