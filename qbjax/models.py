@@ -75,6 +75,7 @@ def couplings(n: int, coupling: str, g, p=1.0, *, periodic: bool = False) -> Cou
     """Coupling graph by name: "nn" (nearest neighbour) or "lr" (power law g/r^p)."""
     _checks.one_of("coupling", coupling, COUPLINGS)
     _checks.finite("g", g)
+    _checks.nonnegative("p", p)  # checked for "nn" too: the flag's range does not depend on it
     if coupling == "nn":
         return nearest_neighbour(n, g, periodic=periodic)
     return power_law(n, g, p, periodic=periodic)
@@ -165,9 +166,7 @@ class Battery(eqx.Module):
     def __check_init__(self):
         n = self.energy.n_sites
         if self.charging.n_sites != n or self.initial.shape[-2:] != (n, 2):
-            raise ValueError(
-                f"initial: energy, charging and initial state must describe the same {n} sites"
-            )
+            raise ValueError(f"initial: energy, charging and initial state must describe the same {n} sites")
         if not _checks.is_traced(self.initial):
             norms = np.sum(np.abs(np.asarray(self.initial)) ** 2, axis=-1)
             if not np.allclose(norms, 1.0, atol=1e-6):

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from . import _checks
-from .terms import PauliSum, dense
+from .terms import PauliSum, complex_dtype, dense
 
 
 def _matrix(h) -> Array:
@@ -32,13 +32,13 @@ def _populations_and_energy(state, h) -> tuple[Float[Array, " d"], Float[Array, 
         raise _checks.ArgumentError("state", f"must have shape ({d},) or ({d}, {d}), got {state.shape}")
     energies = jnp.linalg.eigvalsh(h)
     if state.ndim == 1:
-        dtype = jnp.result_type(state.dtype, h.dtype)
+        dtype = complex_dtype(state.dtype, h.dtype)
         h_psi = h.astype(dtype) @ state.astype(dtype)
         mean = jnp.real(jnp.vdot(state.astype(dtype), h_psi))
         norm = jnp.real(jnp.vdot(state, state))
         populations = jnp.zeros(d, energies.dtype).at[0].set(norm)
         return populations, energies, mean
-    dtype = jnp.result_type(state.dtype, h.dtype)
+    dtype = complex_dtype(state.dtype, h.dtype)
     mean = jnp.real(jnp.trace(state.astype(dtype) @ h.astype(dtype)))
     populations = jnp.linalg.eigvalsh(state)[::-1]
     return populations, energies, mean

@@ -94,6 +94,12 @@ def pauli_sum(n_sites: int, weighted_terms: list[tuple[Term, object]]) -> PauliS
     return PauliSum(n_sites, terms, coeffs)
 
 
+def complex_dtype(*dtypes) -> np.dtype:
+    """The complex dtype matching the widest of `dtypes` (explicit, so strict promotion holds)."""
+    wide = any(np.finfo(dtype).bits >= 64 for dtype in dtypes)
+    return np.dtype(np.complex128 if wide else np.complex64)
+
+
 class _Tables(NamedTuple):
     """Static NumPy tables describing how each term acts on basis states."""
 
@@ -138,9 +144,9 @@ def _signed_values(h: PauliSum) -> Complex[Array, "K d"]:
         # Even Y count: i^{n_y} = +-1, keep everything real.
         factor = jnp.asarray(tables.sign * tables.phase.real[:, None], dtype=h.coeffs.dtype)
     else:
-        complex_dtype = jnp.result_type(h.coeffs.dtype, jnp.complex64)
-        factor = jnp.asarray(tables.sign * tables.phase[:, None], dtype=complex_dtype)
-        return h.coeffs.astype(complex_dtype)[:, None] * factor
+        dtype = complex_dtype(h.coeffs.dtype)
+        factor = jnp.asarray(tables.sign * tables.phase[:, None], dtype=dtype)
+        return h.coeffs.astype(dtype)[:, None] * factor
     return h.coeffs[:, None] * factor
 
 
@@ -164,7 +170,7 @@ def apply(h: PauliSum, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
     states = np.arange(h.dimension)
     source = states[None, :] ^ tables.flip[:, None]  # (P psi)[t] = value(t ^ flip) psi[t ^ flip]
     values = _signed_values(h)
-    dtype = jnp.result_type(values.dtype, psi.dtype)
+    dtype = complex_dtype(values.dtype, psi.dtype)
     values, psi = values.astype(dtype), psi.astype(dtype)
     gathered = jnp.take_along_axis(values, jnp.asarray(source), axis=1) * psi[source]
     return jnp.sum(gathered, axis=0)
@@ -178,7 +184,6 @@ def expectation(h: PauliSum, psi: Complex[Array, " d"]) -> Float[Array, ""]:
 def norm_bound(h: PauliSum) -> Float[Array, ""]:
     """sum_k |c_k| >= ||H||: every Pauli string has unit operator norm."""
     return jnp.sum(jnp.abs(h.coeffs), axis=-1)
-
 
 
 def is_diagonal(h: PauliSum) -> bool:

@@ -21,7 +21,7 @@ from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..terms import PauliSum, dense
+from ..terms import PauliSum, complex_dtype, dense
 
 # d x d complex matrices alive at the peak of a dense run: H, its eigenvectors,
 # LAPACK's workspace (about two more), and V^dagger dH V plus a divided-difference
@@ -60,8 +60,7 @@ class Spectrum(eqx.Module):
 def spectrum(h_matrix: Array) -> Spectrum:
     """Eigendecomposition of a dense Hermitian matrix; real matrices use the (much faster) real eigh."""
     evals, evecs = jnp.linalg.eigh(jax.lax.stop_gradient(h_matrix))
-    complex_dtype = jnp.result_type(evals.dtype, jnp.complex64)
-    return Spectrum(evals, evecs.astype(complex_dtype))
+    return Spectrum(evals, evecs.astype(complex_dtype(evals.dtype)))
 
 
 def chunk_size(n_items: int, bytes_per_item: int) -> int:
@@ -69,12 +68,17 @@ def chunk_size(n_items: int, bytes_per_item: int) -> int:
     return int(max(1, min(n_items, _CHUNK_BYTES // max(bytes_per_item, 1))))
 
 
+def _rotation(angle):
+    """exp(-i angle), elementwise, without mixing real and complex dtypes."""
+    return jax.lax.complex(jnp.cos(angle), -jnp.sin(angle))
+
+
 @jax.custom_jvp
 def _spectral_states(h_matrix, psi0, times, evals, evecs):
     """psi(t) = V exp(-i E t) V^dagger psi0 for each t; (evals, evecs) must diagonalise h_matrix."""
     del h_matrix  # enters only through the JVP rule
     phi = evecs.conj().T @ psi0
-    phases = jnp.exp(-1j * times[:, None] * evals[None, :]).astype(evecs.dtype)
+    phases = _rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
     return (phases * phi[None, :]) @ evecs.T
 
 
@@ -86,9 +90,10 @@ def _divided_difference(t, evals):
     """
     mean = 0.5 * (evals[:, None] + evals[None, :])
     half_gap = 0.5 * (evals[:, None] - evals[None, :])
-    phase = jnp.exp(-1j * t * mean)
-    sinc = jnp.sinc(t * half_gap / jnp.pi).astype(phase.dtype)
-    return -1j * t * phase * sinc
+    # -i t exp(-i t mean) = t exp(-i (t mean + pi/2))
+    return _rotation(t * mean + 0.5 * jnp.pi) * (t * jnp.sinc(t * half_gap / jnp.pi)).astype(
+        complex_dtype(evals.dtype)
+    )
 
 
 def _spectral_states_jvp(primals, tangents):
@@ -96,7 +101,7 @@ def _spectral_states_jvp(primals, tangents):
     dh, dpsi0, dtimes, _, _ = tangents  # (evals, evecs) are stop-gradient data
     states = _spectral_states(h_matrix, psi0, times, evals, evecs)
     phi = evecs.conj().T @ psi0
-    phases = jnp.exp(-1j * times[:, None] * evals[None, :]).astype(evecs.dtype)
+    phases = _rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
     # Each tangent is assembled in the eigenbasis (T, d), then rotated back once.
     eig_tangent = jnp.zeros_like(states)
     if not isinstance(dh, SymbolicZero):
@@ -110,7 +115,7 @@ def _spectral_states_jvp(primals, tangents):
     if not isinstance(dpsi0, SymbolicZero):
         eig_tangent = eig_tangent + phases * (evecs.conj().T @ dpsi0)[None, :]
     if not isinstance(dtimes, SymbolicZero):
-        rate = (-1j * evals).astype(evecs.dtype)
+        rate = jax.lax.complex(jnp.zeros_like(evals), -evals).astype(evecs.dtype)  # -i E
         eig_tangent = eig_tangent + dtimes[:, None].astype(evecs.dtype) * rate * phases * phi
     return states, eig_tangent @ evecs.T
 
@@ -141,21 +146,19 @@ def evolve(
     h_matrix = dense(h)
     if eig is None:
         eig = spectrum(h_matrix)
-    complex_dtype = eig.evecs.dtype
-    return _spectral_states(h_matrix, psi0.astype(complex_dtype), times, eig.evals, eig.evecs)
+    return _spectral_states(h_matrix, psi0.astype(eig.evecs.dtype), times, eig.evals, eig.evecs)
 
 
-def evolve_expm(
-    h: PauliSum, psi0: Complex[Array, " d"], times: Float[Array, " T"]
-) -> Complex[Array, "T d"]:
+def evolve_expm(h: PauliSum, psi0: Complex[Array, " d"], times: Float[Array, " T"]) -> Complex[Array, "T d"]:
     """States exp(-iHt) psi0 at each of `times`, one matrix exponential per time."""
     check_dense_fits(h.n_sites)
     h_matrix = dense(h)
-    complex_dtype = jnp.result_type(h_matrix.dtype, jnp.complex64)
-    h_matrix = h_matrix.astype(complex_dtype)
-    psi0 = psi0.astype(complex_dtype)
+    dtype = complex_dtype(h_matrix.dtype)
+    h_matrix = h_matrix.astype(dtype)
+    psi0 = psi0.astype(dtype)
 
     def one_time(t):
-        return jax.scipy.linalg.expm((-1j * t).astype(complex_dtype) * h_matrix) @ psi0
+        minus_i_t = jax.lax.complex(jnp.zeros_like(t), -t).astype(dtype)
+        return jax.scipy.linalg.expm(minus_i_t * h_matrix) @ psi0
 
     return jax.lax.map(one_time, times)
