@@ -104,7 +104,8 @@ def _maxima(c: _Charging, t_max, n_grid: int):
     """(P_max, T*, W_max, T_W) over (0, t_max]."""
     frozen = jax.lax.stop_gradient(c)
     t_end = jax.lax.stop_gradient(t_max)
-    grid = t_end * jnp.arange(1, n_grid + 1, dtype=c.eig.evals.dtype) / n_grid
+    # t_end * (k / n): the last point is exactly t_end (k/n = 1), which boundary detection relies on
+    grid = t_end * (jnp.arange(1, n_grid + 1, dtype=c.eig.evals.dtype) / n_grid)
     e0 = frozen.initial_energy()
     work_grid = frozen.energy(grid) - e0
 
