@@ -3,6 +3,8 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference import xxz_dm_chain
+from scipy.sparse.linalg import expm_multiply
 
 import qbjax
 from qbjax.propagate import check_dense_fits, dense_memory_bytes
@@ -46,3 +48,19 @@ def test_memory_guard_refuses_before_allocating():
     battery = qbjax.spin_chain_battery(20)  # building the model is cheap: no matrices yet
     with pytest.raises(ValueError, match=r"^n: "):
         qbjax.charge(battery, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("n", "dm"), [(10, 0.7), pytest.param(12, 0.0, marks=pytest.mark.slow, id="12-real-slow")]
+)
+def test_large_chains_match_scipy_expm_multiply(n, dm):
+    """Up to the dense method's range: W(t) against a Taylor-series propagator on sparse matrices."""
+    g, alpha, field, omega = 1.0, 0.3, 1.0, 4.0
+    battery = qbjax.spin_chain_battery(n, g=g, alpha=alpha, dm=dm, field=field, omega=omega)
+    h_charge, h0 = xxz_dm_chain(n, g, alpha, dm, field, omega)
+    psi0 = np.zeros(2**n, dtype=complex)
+    psi0[-1] = 1.0
+    states = expm_multiply(-1j * h_charge, psi0, start=0.0, stop=1.5, num=16, endpoint=True)
+    energies = np.real(np.einsum("ti,ti->t", states.conj(), (h0 @ states.T).T))
+    times = np.linspace(0.0, 1.5, 16)
+    np.testing.assert_allclose(np.asarray(qbjax.work(battery, times)), energies - energies[0], atol=1e-9)

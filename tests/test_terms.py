@@ -1,27 +1,13 @@
 """Pauli-term structure: dense matrices against explicit Kronecker products."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference import pauli_string
 
 import qbjax
 from qbjax.terms import apply, diagonal, expectation, is_diagonal, norm_bound
-
-PAULI = {
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]]),
-    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
-}
-
-
-def kron_string(n, term):
-    factors = [np.eye(2, dtype=complex) for _ in range(n)]
-    for site, letter in term:
-        factors[site] = PAULI[letter]
-    return functools.reduce(np.kron, factors)
 
 
 def random_sum(n, n_terms, seed):
@@ -37,7 +23,7 @@ def random_sum(n, n_terms, seed):
 @pytest.mark.parametrize(("n", "seed"), [(1, 0), (3, 1), (5, 2)])
 def test_dense_and_apply_match_kronecker_products(n, seed):
     h, weighted = random_sum(n, 12, seed)
-    expected = sum(c * kron_string(n, term) for term, c in weighted)
+    expected = sum(c * pauli_string(n, term).toarray() for term, c in weighted)
     np.testing.assert_allclose(np.asarray(qbjax.dense(h)), expected, atol=1e-13)
     psi = np.random.default_rng(seed).normal(size=2**n) + 1j * np.random.default_rng(seed + 9).normal(
         size=2**n
