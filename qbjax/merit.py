@@ -25,7 +25,7 @@ from jaxtyping import Array, Complex, Float
 from . import _checks
 from ._maximize import argmax_refined
 from .models import Battery
-from .propagate.dense import Spectrum, _spectral_states, check_dense_fits, chunk_size, spectrum
+from .propagate.dense import Spectrum, check_dense_fits, chunk_size, spectral_states, spectrum
 from .terms import apply, dense, diagonal, expectation, is_diagonal, norm_bound
 
 POINTS_PER_PERIOD = 8  # grid samples per period of the fastest frequency in W(t)
@@ -46,7 +46,7 @@ class _Charging(eqx.Module):
         h0 = self.battery.energy
 
         def one_time(t):
-            psi = _spectral_states(self.h_matrix, self.psi0, t[None], self.eig.evals, self.eig.evecs)[0]
+            psi = spectral_states(self.h_matrix, self.psi0, t[None], self.eig.evals, self.eig.evecs)[0]
             return expectation(h0, psi)
 
         d = self.psi0.shape[0]
@@ -83,7 +83,7 @@ def _power(c: _Charging, times, work) -> Float[Array, " T"]:
 def ground_energy(h) -> Float[Array, ""]:
     """Lowest eigenvalue of a PauliSum (from the diagonal when H is made of sigma^z's)."""
     if is_diagonal(h):
-        return jnp.min(diagonal(h)) if h.terms else jnp.zeros(())
+        return jnp.min(diagonal(h))
     return jnp.linalg.eigvalsh(dense(h))[0]
 
 

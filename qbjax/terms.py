@@ -73,7 +73,7 @@ class PauliSum(eqx.Module):
     @property
     def is_real(self) -> bool:
         """True when every term has an even number of Y's, so the matrix is real."""
-        return bool(np.all(_tables(self.n_sites, self.terms).y_count % 2 == 0))
+        return bool(np.all(_masks(self.n_sites, self.terms).y_count % 2 == 0))
 
 
 def pauli_sum(n_sites: int, weighted_terms: list[tuple[Term, object]]) -> PauliSum:
@@ -100,54 +100,53 @@ def complex_dtype(*dtypes) -> np.dtype:
     return np.dtype(np.complex128 if wide else np.complex64)
 
 
-class _Tables(NamedTuple):
-    """Static NumPy tables describing how each term acts on basis states."""
+class _Masks(NamedTuple):
+    """How each term acts on a basis state s: P_k |s> = i^{y_count} (-1)^{|s & zmask|} |s ^ flip>."""
 
-    flip: np.ndarray  # (K,) int: bits flipped by the term (its X and Y sites)
-    y_count: np.ndarray  # (K,) int: number of Y factors
-    sign: np.ndarray  # (K, d) float: (-1)^popcount(s & zmask) for each source state s
-    phase: np.ndarray  # (K,) complex: i^y_count, from Y = i X Z
+    flip: np.ndarray  # (K,) bits flipped by the term (its X and Y sites)
+    zmask: np.ndarray  # (K,) bits whose values set the sign (its Z and Y sites), from Y = i X Z
+    y_count: np.ndarray  # (K,) number of Y factors
 
 
-@functools.lru_cache(maxsize=64)
-def _tables(n_sites: int, terms: tuple[Term, ...]) -> _Tables:
-    states = np.arange(2**n_sites, dtype=np.int64)
+@functools.lru_cache(maxsize=256)
+def _masks(n_sites: int, terms: tuple[Term, ...]) -> _Masks:
+    """O(K) structural data; never touches the 2^N basis."""
     flips, zmasks, y_counts = [], [], []
     for term in terms:
-        flip = zmask = y_count = 0
+        flip = zmask = 0
         for site, letter in term:
             bit = 1 << (n_sites - 1 - site)
-            if letter in "XY":
-                flip |= bit
-            if letter in "ZY":
-                zmask |= bit
-            y_count += letter == "Y"
+            flip |= bit if letter in "XY" else 0
+            zmask |= bit if letter in "ZY" else 0
         flips.append(flip)
         zmasks.append(zmask)
-        y_counts.append(y_count)
-    flip = np.array(flips, dtype=np.int64)
-    y_count = np.array(y_counts, dtype=np.int64)
-    parity = np.zeros((len(terms), states.size), dtype=np.int64)
-    masked = states[None, :] & np.array(zmasks, dtype=np.int64)[:, None]
+        y_counts.append(sum(letter == "Y" for _, letter in term))
+    return _Masks(np.array(flips, np.int64), np.array(zmasks, np.int64), np.array(y_counts, np.int64))
+
+
+@functools.lru_cache(maxsize=16)
+def _sign_table(n_sites: int, terms: tuple[Term, ...]) -> np.ndarray:
+    """(K, 2^N): i^{y_count} (-1)^{|s & zmask|} for every term and source state s.
+
+    Real (+-1) when every y_count is even, complex otherwise.
+    """
+    masks = _masks(n_sites, terms)
+    parity = np.zeros((len(terms), 2**n_sites), dtype=np.int64)
+    masked = np.arange(2**n_sites, dtype=np.int64)[None, :] & masks.zmask[:, None]
     while np.any(masked):
         parity ^= masked & 1
         masked >>= 1
     sign = 1.0 - 2.0 * parity
-    phase = 1j ** (y_count % 4)
-    return _Tables(flip, y_count, sign, phase)
+    if np.all(masks.y_count % 2 == 0):
+        return sign * (1.0 - (masks.y_count % 4))[:, None]  # i^0 = 1, i^2 = -1
+    return sign * (1j ** (masks.y_count % 4))[:, None]
 
 
-def _signed_values(h: PauliSum) -> Complex[Array, "K d"]:
-    """Matrix element of c_k P_k leaving each basis state s: c_k i^{n_y} (-1)^{|s & z_k|}."""
-    tables = _tables(h.n_sites, h.terms)
-    if h.is_real:
-        # Even Y count: i^{n_y} = +-1, keep everything real.
-        factor = jnp.asarray(tables.sign * tables.phase.real[:, None], dtype=h.coeffs.dtype)
-    else:
-        dtype = complex_dtype(h.coeffs.dtype)
-        factor = jnp.asarray(tables.sign * tables.phase[:, None], dtype=dtype)
-        return h.coeffs.astype(dtype)[:, None] * factor
-    return h.coeffs[:, None] * factor
+def _signed_values(h: PauliSum) -> Array:
+    """(K, 2^N) matrix elements of c_k P_k leaving each basis state s."""
+    signs = _sign_table(h.n_sites, h.terms)
+    dtype = h.coeffs.dtype if h.is_real else complex_dtype(h.coeffs.dtype)
+    return h.coeffs.astype(dtype)[:, None] * jnp.asarray(signs, dtype)
 
 
 def dense(h: PauliSum) -> Array:
@@ -156,9 +155,8 @@ def dense(h: PauliSum) -> Array:
     Built by one scatter-add: term k sends basis state s to s XOR flip_k.
     """
     d = h.dimension
-    tables = _tables(h.n_sites, h.terms)
     states = np.arange(d)
-    rows = states[None, :] ^ tables.flip[:, None]
+    rows = states[None, :] ^ _masks(h.n_sites, h.terms).flip[:, None]
     cols = np.broadcast_to(states, rows.shape)
     values = _signed_values(h)
     return jnp.zeros((d, d), values.dtype).at[rows, cols].add(values)
@@ -166,9 +164,9 @@ def dense(h: PauliSum) -> Array:
 
 def apply(h: PauliSum, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
     """H @ psi without forming the matrix (cost K * 2^N)."""
-    tables = _tables(h.n_sites, h.terms)
+    # (P_k psi)[t] = value_k(t ^ flip_k) psi[t ^ flip_k]
     states = np.arange(h.dimension)
-    source = states[None, :] ^ tables.flip[:, None]  # (P psi)[t] = value(t ^ flip) psi[t ^ flip]
+    source = states[None, :] ^ _masks(h.n_sites, h.terms).flip[:, None]
     values = _signed_values(h)
     dtype = complex_dtype(values.dtype, psi.dtype)
     values, psi = values.astype(dtype), psi.astype(dtype)
@@ -188,7 +186,7 @@ def norm_bound(h: PauliSum) -> Float[Array, ""]:
 
 def is_diagonal(h: PauliSum) -> bool:
     """True when every term is a product of sigma^z's (H is diagonal in the basis)."""
-    return bool(np.all(_tables(h.n_sites, h.terms).flip == 0))
+    return bool(np.all(_masks(h.n_sites, h.terms).flip == 0))
 
 
 def diagonal(h: PauliSum) -> Float[Array, " d"]:

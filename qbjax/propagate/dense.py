@@ -74,8 +74,12 @@ def _rotation(angle):
 
 
 @jax.custom_jvp
-def _spectral_states(h_matrix, psi0, times, evals, evecs):
-    """psi(t) = V exp(-i E t) V^dagger psi0 for each t; (evals, evecs) must diagonalise h_matrix."""
+def spectral_states(h_matrix, psi0, times, evals, evecs):
+    """psi(t) = V exp(-i E t) V^dagger psi0 for each t, from a precomputed decomposition.
+
+    (evals, evecs) must be `spectrum(h_matrix)`; derivatives flow through h_matrix, psi0
+    and times by the divided-difference rule below, never through the decomposition.
+    """
     del h_matrix  # enters only through the JVP rule
     phi = evecs.conj().T @ psi0
     phases = _rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
@@ -99,7 +103,7 @@ def _divided_difference(t, evals):
 def _spectral_states_jvp(primals, tangents):
     h_matrix, psi0, times, evals, evecs = primals
     dh, dpsi0, dtimes, _, _ = tangents  # (evals, evecs) are stop-gradient data
-    states = _spectral_states(h_matrix, psi0, times, evals, evecs)
+    states = spectral_states(h_matrix, psi0, times, evals, evecs)
     phi = evecs.conj().T @ psi0
     phases = _rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
     # Each tangent is assembled in the eigenbasis (T, d), then rotated back once.
@@ -120,7 +124,7 @@ def _spectral_states_jvp(primals, tangents):
     return states, eig_tangent @ evecs.T
 
 
-_spectral_states.defjvp(_spectral_states_jvp, symbolic_zeros=True)
+spectral_states.defjvp(_spectral_states_jvp, symbolic_zeros=True)
 
 
 def evolve(
@@ -146,7 +150,7 @@ def evolve(
     h_matrix = dense(h)
     if eig is None:
         eig = spectrum(h_matrix)
-    return _spectral_states(h_matrix, psi0.astype(eig.evecs.dtype), times, eig.evals, eig.evecs)
+    return spectral_states(h_matrix, psi0.astype(eig.evecs.dtype), times, eig.evals, eig.evecs)
 
 
 def evolve_expm(h: PauliSum, psi0: Complex[Array, " d"], times: Float[Array, " T"]) -> Complex[Array, "T d"]:
