@@ -107,6 +107,14 @@ def reference_protocol(protocol, h_field, h_int, drive):
     raise ValueError(protocol)
 
 
+def reference_hamiltonians(n, coupling, protocol, params, *, dm=None, periodic=False):
+    """(charging Hamiltonian, energy operator) for drawn parameters; `dm` overrides params["dm"]."""
+    bonds = reference_bonds(n, coupling, params["g"], params["p"], periodic=periodic)
+    dm = params["dm"] if dm is None else dm
+    parts = reference_parts(n, bonds, params["alpha"], dm, params["field"], params["omega"])
+    return reference_protocol(protocol, *parts)
+
+
 def reference_work(h_charge, energy, n, times):
     """W(t) = <E>_t - <E>_0 by sesolve from |down...down>."""
     psi0 = all_down(n)
@@ -166,9 +174,7 @@ def test_work_matches_sesolve_on_random_chains(n, coupling, protocol, seed):
     battery = qbjax.spin_chain_battery(n, coupling=coupling, protocol=protocol, **params)
     times = charging_times(params["omega"])
 
-    bonds = reference_bonds(n, coupling, params["g"], params["p"])
-    parts = reference_parts(n, bonds, params["alpha"], params["dm"], params["field"], params["omega"])
-    h_charge, energy = reference_protocol(protocol, *parts)
+    h_charge, energy = reference_hamiltonians(n, coupling, protocol, params)
     w_ref = reference_work(h_charge, energy, n, times)
 
     assert np.max(np.abs(w_ref)) > 1e-2, "reference W(t) is trivially small; the check would be vacuous"
@@ -193,9 +199,7 @@ def test_states_match_sesolve(method):
     battery = qbjax.spin_chain_battery(n, coupling="lr", protocol="add", **params)
     times = charging_times(params["omega"])
 
-    bonds = reference_bonds(n, "lr", params["g"], params["p"])
-    parts = reference_parts(n, bonds, params["alpha"], params["dm"], params["field"], params["omega"])
-    h_charge, _ = reference_protocol("add", *parts)
+    h_charge, _ = reference_hamiltonians(n, "lr", "add", params)
     states_ref = reference_states(h_charge, n, times)
 
     psi0 = jnp.asarray(all_down(n).full().ravel())
@@ -222,9 +226,7 @@ def test_ergotropy_matches_qutip(coupling, protocol, seed):
     t_max = 2 * np.pi / params["omega"]
     times = t_max * np.array([0.0, 0.13, 0.37, 0.5, 0.81, 1.0])
 
-    bonds = reference_bonds(n, coupling, params["g"], params["p"])
-    parts = reference_parts(n, bonds, params["alpha"], params["dm"], params["field"], params["omega"])
-    h_charge, energy = reference_protocol(protocol, *parts)
+    h_charge, energy = reference_hamiltonians(n, coupling, protocol, params)
     psi0 = all_down(n)
     result = qutip.sesolve(h_charge, psi0, times, e_ops=[energy], options=SESOLVE_OPTIONS)
     e_ground = float(np.min(energy.eigenenergies()))
@@ -255,9 +257,7 @@ def test_periodic_nearest_neighbour_chain(protocol):
     times = charging_times(params["omega"])
 
     def reference(periodic):
-        bonds = reference_bonds(n, "nn", params["g"], periodic=periodic)
-        parts = reference_parts(n, bonds, params["alpha"], params["dm"], params["field"], params["omega"])
-        return reference_work(*reference_protocol(protocol, *parts), n, times)
+        return reference_work(*reference_hamiltonians(n, "nn", protocol, params, periodic=periodic), n, times)
 
     w_ring = reference(periodic=True)
     assert_close(qbjax.work(battery, times), w_ring, W_ATOL, "periodic W(t)")
@@ -283,9 +283,7 @@ def test_dm_vector(coupling, site_dependent):
     times = charging_times(params["omega"])
 
     def reference(dm):
-        bonds = reference_bonds(n, coupling, params["g"], params["p"])
-        parts = reference_parts(n, bonds, params["alpha"], dm, params["field"], params["omega"])
-        return reference_work(*reference_protocol(protocol, *parts), n, times)
+        return reference_work(*reference_hamiltonians(n, coupling, protocol, params, dm=dm), n, times)
 
     w_ref = reference(params["dm"])
     assert_close(qbjax.work(battery, times), w_ref, W_ATOL, "W(t) with DM vector")
@@ -328,9 +326,7 @@ def test_site_dependent_field_and_drive(coupling, protocol, seed):
     times = charging_times(params["omega"])
 
     def reference(dm):
-        bonds = reference_bonds(n, coupling, params["g"], params["p"])
-        parts = reference_parts(n, bonds, params["alpha"], dm, params["field"], params["omega"])
-        return reference_work(*reference_protocol(protocol, *parts), n, times)
+        return reference_work(*reference_hamiltonians(n, coupling, protocol, params, dm=dm), n, times)
 
     w_ref = reference(params["dm"])
     assert_close(qbjax.work(battery, times), w_ref, W_ATOL, "W(t) with site-dependent B_i, omega_i")
