@@ -29,6 +29,11 @@ def is_traced(value) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(value))
 
 
+def is_concrete_zero(value) -> bool:
+    """True for an exact zero known now: a number, or an array outside any transformation."""
+    return not is_traced(value) and not np.any(np.asarray(value))
+
+
 def finite(name: str, value):
     """Reject NaN or infinite numbers (scalars or arrays); tracers pass through."""
     if is_traced(value):

@@ -161,7 +161,6 @@ def _as_times(times) -> Array:
 
 def _check_window(battery: Battery, t_max, n_grid) -> int:
     _checks.positive("t_max", t_max)
-    check_dense_fits(battery.n_sites)
     if n_grid is None:
         return default_grid(battery, t_max)
     return _checks.integer_at_least("n_grid", n_grid, 2)

@@ -95,13 +95,9 @@ def local_field(n: int, strength, axis: str = "z", *, name: str = "field") -> Pa
     return pauli_sum(n, [(((i, axis.upper()),), b) for i, b in enumerate(per_site)])
 
 
-def _is_concrete_zero(value) -> bool:
-    return not _checks.is_traced(value) and not np.any(np.asarray(value))
-
-
 def _scaled(g, x):
     """g * x, or an exact 0 when x is a concrete zero, so the term is dropped even if g is traced."""
-    return 0.0 if _is_concrete_zero(x) else g * x
+    return 0.0 if _checks.is_concrete_zero(x) else g * x
 
 
 def interaction(c: Couplings, alpha=0.0, dm=0.0) -> PauliSum:

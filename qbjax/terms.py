@@ -84,7 +84,7 @@ def pauli_sum(n_sites: int, weighted_terms: list[tuple[Term, object]]) -> PauliS
     is dropped: a chain with D = 0 then stays real and cheap. A traced 0 (inside
     `grad`, `vmap` or `jit`) keeps its term, so derivatives at D = 0 are exact.
     """
-    kept = [(term, c) for term, c in weighted_terms if _checks.is_traced(c) or np.any(np.asarray(c) != 0)]
+    kept = [(term, c) for term, c in weighted_terms if not _checks.is_concrete_zero(c)]
     if not kept:
         return PauliSum(n_sites, (), jnp.zeros((0,)))
     terms = tuple(term for term, _ in kept)
