@@ -1,0 +1,52 @@
+"""Flags and helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from .. import _checks
+
+MODEL_KEYS = ("n", "coupling", "g", "p", "alpha", "dm", "field", "omega", "protocol", "periodic")
+
+
+def times_list(text: str) -> list[float]:
+    try:
+        return [float(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def add_model_flags(parser: argparse.ArgumentParser, number=float) -> None:
+    """The spin-chain model flags of `qbjax charge`; `number` parses the numeric ones."""
+    from ..models import COUPLINGS, PROTOCOLS
+
+    parser.add_argument("--n", type=int, default=4, help="number of spins N >= 1 (default 4)")
+    parser.add_argument("--coupling", default="nn", help=f"one of {', '.join(COUPLINGS)} (default nn)")
+    parser.add_argument("--g", type=number, default=1.0, help="coupling strength g (default 1)")
+    parser.add_argument("--p", type=number, default=1.0, help="power-law exponent for lr, >= 0 (default 1)")
+    parser.add_argument("--alpha", type=number, default=0.0, help="XXZ anisotropy (default 0)")
+    parser.add_argument("--dm", type=number, default=0.0, help="DM strength D along z (default 0)")
+    parser.add_argument("--field", type=number, default=1.0, help="static field B (default 1)")
+    parser.add_argument("--omega", type=number, default=4.0, help="charging field omega (default 4)")
+    parser.add_argument(
+        "--protocol", default="replace", help=f"one of {', '.join(PROTOCOLS)} (default replace)"
+    )
+    parser.add_argument("--periodic", action="store_true", help="periodic boundary conditions")
+
+
+def model_kwargs(args) -> dict:
+    """The keyword arguments of `spin_chain_battery` from parsed model flags."""
+    return {key: getattr(args, key) for key in MODEL_KEYS}
+
+
+def default_t_max(t_max, omega) -> float:
+    """The charging window: t_max when given, else one period 2 pi/|omega| of the drive."""
+    if t_max is not None:
+        return t_max
+    _checks.finite("omega", omega)
+    if omega == 0:
+        raise _checks.ArgumentError(
+            "omega", "must be nonzero when --t-max is not given (T_max = 2 pi/|omega|)"
+        )
+    return 2 * math.pi / abs(omega)

@@ -1,0 +1,42 @@
+"""Which engine charges a spin-chain battery: one name per method, one entry per engine.
+
+Every engine takes the model as the keyword arguments of `spin_chain_battery`
+(`n`, `coupling`, `g`, `p`, `alpha`, `dm`, `field`, `omega`, `protocol`, `periodic`)
+and returns a `ChargeResult`, so the `charge` command and its JSON are the same
+whatever computed them. An engine that needs a model in a special form (a symmetric
+subspace, a mean-field limit) builds it from these arguments itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import _checks
+from .merit import ChargeResult, charge
+from .models import spin_chain_battery
+
+ChargeEngine = Callable[..., ChargeResult]
+
+
+def _dense(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
+    return charge(spin_chain_battery(**model), t_max, times=times, n_grid=n_grid)
+
+
+METHODS: dict[str, ChargeEngine] = {"dense": _dense}
+
+
+def choose_method(model: dict) -> str:
+    """The method used for `method="auto"`: dense whenever its matrices fit in memory."""
+    return "dense"
+
+
+def charge_model(model: dict, t_max, *, times=None, n_grid=None, method: str = "auto"):
+    """Charge the spin-chain battery described by `model` with `method`.
+
+    Returns:
+        (ChargeResult, the name of the method that ran).
+    """
+    _checks.one_of("method", method, ("auto", *METHODS))
+    if method == "auto":
+        method = choose_method(model)
+    return METHODS[method](model, t_max, times=times, n_grid=n_grid), method
