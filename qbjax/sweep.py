@@ -1,0 +1,332 @@
+"""Parameter sweeps: P_max, T*, W_max and ergotropy over many points of a spin-chain model.
+
+One sweep fixes N, the coupling type, the protocol and the boundary, and varies any of
+the numeric parameters (g, p, alpha, dm, field, omega, and the window t_max) over a
+Cartesian grid or a list of points. The points run in chunks: each chunk is one
+`jit(vmap(...))` call in which every point shares the term structure (only the
+coefficients are batched), sharded over the visible devices with `jax.shard_map`.
+With an output folder every finished chunk is written at once (`sweep_store`), so a
+killed sweep rerun with the same arguments computes only the missing chunks.
+
+Several processes (`jax.distributed.initialize()` before the sweep, one process per
+host) split the chunks round-robin; each uses its local devices and writes its chunks
+into the shared output folder, and process 0 assembles the result after a barrier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from collections.abc import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, PartitionSpec
+
+from . import _checks, sweep_store
+from .merit import MIN_GRID, POINTS_PER_PERIOD, _maxima, _prepare, ground_energy
+from .models import spin_chain_battery
+from .propagate.dense import _CHUNK_BYTES, check_dense_fits, dense_memory_bytes
+from .terms import norm_bound
+
+SWEEPABLE = ("g", "p", "alpha", "dm", "field", "omega", "t_max")
+FIXED = ("n", "coupling", "protocol", "periodic")
+
+# quantity -> (unit, description); hbar = 1, energies in the unit of B, g and omega
+QUANTITIES = {
+    "max_power": ("energy/time", "maximum average charging power P_max over (0, t_max]"),
+    "t_max_power": ("time", "charging time T* of maximum power"),
+    "max_work": ("energy", "maximum work W_max over (0, t_max]"),
+    "t_max_work": ("time", "charging time of maximum work"),
+    "ergotropy": ("energy", "ergotropy of the state charged for T* (pure state: <H0> - E_ground)"),
+}
+MAX_DEFAULT_CHUNK = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """A validated sweep: fixed model, swept parameter names, one row per point.
+
+    Attributes:
+        model: the fixed keyword arguments of `spin_chain_battery`.
+        names: swept parameters, in column order of `rows`.
+        rows: (P, len(names) + 1) values of the swept parameters and, last, t_max.
+        shape: shape of the results, (len(axis_1), ..., len(axis_k)) for a grid, (P,) for points.
+        axes: the axis values of a grid (empty for a list of points).
+        n_grid: samples of the window before refinement, shared by all points.
+        chunk: points per chunk (a multiple of the number of local devices).
+    """
+
+    model: dict
+    names: tuple[str, ...]
+    rows: np.ndarray
+    shape: tuple[int, ...]
+    axes: tuple[np.ndarray, ...]
+    n_grid: int
+    chunk: int
+    t_max: float | None
+
+    @property
+    def n_points(self) -> int:
+        return self.rows.shape[0]
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.n_points / self.chunk)
+
+    def chunk_rows(self, index: int) -> np.ndarray:
+        return self.rows[index * self.chunk : (index + 1) * self.chunk]
+
+    def describe(self) -> dict:
+        """Everything that determines the results, as JSON-ready data (compared on resume)."""
+        return {
+            "model": self.model,
+            "names": list(self.names),
+            "grid": bool(self.axes),
+            "axes": [axis.tolist() for axis in self.axes],
+            "points": [] if self.axes else self.rows.tolist(),
+            "n_grid": self.n_grid,
+            "chunk": self.chunk,
+            "t_max": self.t_max,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    """Results of a sweep; each quantity has the plan's shape.
+
+    Attributes:
+        plan: the sweep that ran.
+        values: quantity name (see QUANTITIES) -> array of shape plan.shape.
+        devices: how many devices ran the computed chunks (all processes together).
+        resumed_chunks: chunks read back from the output folder instead of computed.
+    """
+
+    plan: SweepPlan
+    values: dict[str, np.ndarray]
+    devices: int
+    resumed_chunks: int
+
+    def points(self) -> list[dict]:
+        """One dict per point: swept values, t_max and every quantity."""
+        flat = {key: value.reshape(-1) for key, value in self.values.items()}
+        rows = []
+        for i, row in enumerate(self.plan.rows):
+            point = {name: float(x) for name, x in zip(self.plan.names, row[:-1], strict=True)}
+            point["t_max"] = float(row[-1])
+            point.update({key: float(value[i]) for key, value in flat.items()})
+            rows.append(point)
+        return rows
+
+
+def _axis(name: str, values) -> np.ndarray:
+    axis = np.atleast_1d(np.asarray(values, dtype=float))
+    if axis.ndim != 1 or axis.size == 0:
+        raise _checks.ArgumentError(name, "must be a number or a non-empty 1-D list of numbers")
+    _checks.finite(name, axis)
+    return axis
+
+
+def plan_sweep(
+    model: Mapping,
+    axes: Mapping[str, Sequence[float]],
+    *,
+    grid: bool = True,
+    t_max: float | None = None,
+    n_grid: int | None = None,
+    chunk: int | None = None,
+    devices: int | None = None,
+) -> SweepPlan:
+    """Validate a sweep and lay out its points.
+
+    Args:
+        model: `spin_chain_battery` keyword arguments for everything not swept
+            (`n`, `coupling`, `protocol`, `periodic` and the fixed numbers).
+        axes: swept parameter -> values; names from SWEEPABLE.
+        grid: True for the Cartesian product of the axes (results shaped like the
+            grid), False for a list of points (all axes of equal length, zipped).
+        t_max: the charging window (0, t_max]; default one drive period 2 pi/|omega|
+            per point. Sweep it by naming "t_max" in `axes` instead.
+        n_grid: window samples before refinement; default resolves the fastest
+            frequency of W(t) at every point (as `charge` does).
+        chunk: points per chunk; default as many as fit in half the free memory,
+            at most MAX_DEFAULT_CHUNK. Rounded up to a multiple of the devices.
+        devices: local devices to shard over (default all).
+    """
+    if not axes:
+        raise _checks.ArgumentError(
+            "axes", f"name at least one parameter to sweep, from {', '.join(SWEEPABLE)}"
+        )
+    for name in axes:
+        _checks.one_of("axes", name, SWEEPABLE)
+    fixed = {key: value for key, value in model.items() if key not in axes}
+    n = _checks.integer_at_least("n", fixed.get("n", 4), 1)
+    check_dense_fits(n)
+    if "t_max" in axes and t_max is not None:
+        raise _checks.ArgumentError(
+            "t_max", "give t_max either as a fixed value or as a swept axis, not both"
+        )
+    if t_max is not None:
+        _checks.positive("t_max", t_max)
+    names = tuple(axes)
+    columns = [_axis(name, axes[name]) for name in names]
+    if grid:
+        shape = tuple(len(c) for c in columns)
+        mesh = np.meshgrid(*columns, indexing="ij")
+        rows = np.stack([m.reshape(-1) for m in mesh], axis=1)
+    else:
+        lengths = {len(c) for c in columns}
+        if len(lengths) != 1:
+            raise _checks.ArgumentError(
+                "axes", f"a list of points needs axes of equal length, got {sorted(lengths)}"
+            )
+        shape = (len(columns[0]),)
+        rows = np.stack(columns, axis=1)
+    rows = np.concatenate([rows, _windows(fixed, names, rows, t_max)[:, None]], axis=1)
+    for name, column in zip(names, rows.T, strict=False):
+        if name == "p":
+            _checks.nonnegative("p", column)
+    _battery(fixed, names, rows[0])  # validates the fixed arguments
+    if n_grid is None:
+        n_grid = _default_n_grid(fixed, names, rows)
+    n_grid = _checks.integer_at_least("n_grid", n_grid, 2)
+    n_devices = devices or len(jax.local_devices())
+    chunk = _chunk(n, n_grid, rows.shape[0], chunk, n_devices)
+    return SweepPlan(
+        model=_plain(fixed),
+        names=names,
+        rows=rows,
+        shape=shape,
+        axes=tuple(columns) if grid else (),
+        n_grid=n_grid,
+        chunk=chunk,
+        t_max=t_max,
+    )
+
+
+def _plain(model: Mapping) -> dict:
+    """Model arguments as JSON-ready Python values."""
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in model.items()}
+
+
+def _windows(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray, t_max) -> np.ndarray:
+    """t_max of every point: swept, fixed, or one period 2 pi/|omega| of the drive."""
+    if "t_max" in names:
+        window = rows[:, names.index("t_max")]
+        _checks.positive("t_max", window)
+        return window
+    if t_max is not None:
+        return np.full(rows.shape[0], float(t_max))
+    omega = (
+        rows[:, names.index("omega")] if "omega" in names else np.full(rows.shape[0], fixed.get("omega", 4.0))
+    )
+    omega = np.abs(np.asarray(omega, dtype=float))
+    if omega.ndim > 1:
+        raise _checks.ArgumentError("t_max", "is needed when omega has site values")
+    if np.any(omega == 0):
+        raise _checks.ArgumentError("omega", "must be nonzero when t_max is not given (t_max = 2 pi/|omega|)")
+    return 2 * np.pi / omega
+
+
+def _battery(fixed: Mapping, names: tuple[str, ...], row):
+    values = {name: row[i] for i, name in enumerate(names) if name != "t_max"}
+    return spin_chain_battery(**fixed, **values)
+
+
+def _default_n_grid(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray) -> int:
+    """The largest grid `charge` would choose at any point (merit.default_grid, vectorised)."""
+    bound = jax.vmap(lambda row: norm_bound(_battery(fixed, names, row).charging))(jnp.asarray(rows))
+    periods = 2.0 * np.asarray(bound) * rows[:, -1] / (2 * math.pi)
+    return max(MIN_GRID, math.ceil(POINTS_PER_PERIOD * float(np.max(periods))))
+
+
+def _chunk(n: int, n_grid: int, n_points: int, chunk: int | None, n_devices: int) -> int:
+    if chunk is None:
+        per_point = dense_memory_bytes(n) + min(_CHUNK_BYTES, 16 * 2**n * 64 * n_grid)
+        fits = max(1, _checks.available_memory_bytes() // 2 // per_point)
+        chunk = min(MAX_DEFAULT_CHUNK, fits, n_points)
+    chunk = _checks.integer_at_least("chunk", chunk, 1)
+    return math.ceil(chunk / n_devices) * n_devices
+
+
+def point_figures(fixed: Mapping, names: tuple[str, ...], n_grid: int, row) -> jax.Array:
+    """The QUANTITIES (in that order) at one point; row = (swept values..., t_max)."""
+    battery = _battery(fixed, names, row)
+    charging = _prepare(battery)
+    p_max, t_power, w_max, t_work = _maxima(charging, row[-1], n_grid)
+    ergotropy = p_max * t_power + charging.initial_energy() - ground_energy(battery.energy)
+    return jnp.stack([p_max, t_power, w_max, t_work, ergotropy])
+
+
+def _batch_function(plan: SweepPlan, devices: Sequence):
+    """jit(vmap(point_figures)) over a chunk's rows, sharded over `devices`."""
+    batch = jax.vmap(lambda row: point_figures(plan.model, plan.names, plan.n_grid, row))
+    if len(devices) == 1:
+        return jax.jit(batch)
+    mesh = Mesh(np.asarray(devices), ("points",))
+    spec = PartitionSpec("points")
+    return jax.jit(jax.shard_map(batch, mesh=mesh, in_specs=spec, out_specs=spec))
+
+
+def _padded(rows: np.ndarray, size: int) -> np.ndarray:
+    """Fill a short last chunk by repeating its last point (results are cut off again)."""
+    missing = size - rows.shape[0]
+    return np.concatenate([rows, np.repeat(rows[-1:], missing, axis=0)]) if missing else rows
+
+
+def run_sweep(plan: SweepPlan, out=None, *, progress: bool | None = None) -> SweepResult:
+    """Compute every chunk of `plan` that `out` does not hold yet, then assemble.
+
+    Args:
+        plan: from `plan_sweep`.
+        out: output folder (created); None keeps everything in memory.
+        progress: show a progress bar on stderr (default: when stderr is a terminal).
+    """
+    from tqdm import tqdm
+
+    local = jax.local_devices()
+    devices = local[: math.gcd(plan.chunk, len(local))]
+    if out is None and jax.process_count() > 1:
+        raise _checks.ArgumentError("out", "a sweep over several processes needs a shared output folder")
+    store = sweep_store.open_store(out, plan.describe(), QUANTITIES) if out is not None else None
+    mine = range(jax.process_index(), plan.n_chunks, jax.process_count())
+    done = store.completed_chunks(mine) if store is not None else {}
+    compute = _batch_function(plan, devices)
+    results = dict(done)
+    todo = [i for i in mine if i not in done]
+    hide = not sys.stderr.isatty() if progress is None else not progress
+    bar = tqdm(total=len(mine), initial=len(done), unit="chunk", desc="sweep", file=sys.stderr, disable=hide)
+    with bar:
+        for i in todo:
+            rows = plan.chunk_rows(i)
+            values = np.asarray(compute(jnp.asarray(_padded(rows, plan.chunk))))[: rows.shape[0]]
+            if store is not None:
+                store.write_chunk(i, i * plan.chunk, plan.names, rows, values)
+            results[i] = values
+            bar.update()
+    n_devices = len(devices) * jax.process_count()
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices("qbjax sweep: all chunks written")
+        results = store.completed_chunks(range(plan.n_chunks))
+    table = np.concatenate([results[i] for i in range(plan.n_chunks)], axis=0)
+    values = {key: table[:, k].reshape(plan.shape) for k, key in enumerate(QUANTITIES)}
+    result = SweepResult(plan, values, n_devices, len(done))
+    if store is not None and jax.process_index() == 0:
+        store.write_result(plan.names, plan.axes, plan.rows, plan.shape, values)
+    return result
+
+
+def sweep(
+    model: Mapping, axes: Mapping[str, Sequence[float]], *, out=None, progress=None, **options
+) -> SweepResult:
+    """Plan and run a sweep: `plan_sweep(model, axes, **options)` then `run_sweep`.
+
+    Example:
+        >>> qbjax.sweep({"n": 6}, {"alpha": np.linspace(-1, 1, 21), "dm": [0.0, 0.5]})
+        values["max_power"] has shape (21, 2).
+    """
+    return run_sweep(plan_sweep(model, axes, **options), out, progress=progress)

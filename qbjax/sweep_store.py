@@ -1,0 +1,167 @@
+"""Resumable on-disk storage of a sweep: a manifest, one netCDF file per chunk, one result.
+
+    OUT/sweep.json          what was asked (model, axes, grid, chunking) and the units
+    OUT/chunks/NNNNNN.nc    one finished chunk: point indices, parameter values, results
+    OUT/sweep.nc            the assembled result on the sweep's own axes
+
+Every file is written to a temporary name and renamed into place (an atomic step on
+POSIX), so a process killed at any moment leaves only complete files; a rerun finds the
+chunks already done and checks that they belong to the same sweep. netCDF (classic
+format, written by SciPy) is self-describing: each variable carries its units, and the
+files open in xarray, netCDF4, ncdump or Panoply without qbjax.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+from scipy.io import netcdf_file
+
+from . import _checks
+
+MANIFEST = "sweep.json"
+CHUNKS = "chunks"
+RESULT = "sweep.nc"
+CONVENTIONS = "hbar = 1; energies in the unit of B, g and omega; times in hbar/energy"
+PARAMETER_UNITS = {"t_max": "time", "p": "1"}
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _replace_atomically(path: Path, write) -> None:
+    """write(temporary_path), flush it to disk, then rename it to `path`."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(temporary)
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+class SweepStore:
+    """The output folder of one sweep."""
+
+    def __init__(self, folder: Path, description: dict, quantities: Mapping[str, tuple[str, str]]):
+        self.folder = folder
+        self.description = description
+        self.quantities = quantities
+
+    def _chunk_path(self, index: int) -> Path:
+        return self.folder / CHUNKS / f"{index:06d}.nc"
+
+    def completed_chunks(self, indices: Iterable[int]) -> dict[int, np.ndarray]:
+        """Chunk index -> results (points x quantities) for every chunk already on disk."""
+        done = {}
+        for index in indices:
+            path = self._chunk_path(index)
+            if path.exists():
+                done[index] = self._read_chunk(path, index)
+        return done
+
+    def _read_chunk(self, path: Path, index: int) -> np.ndarray:
+        with netcdf_file(path, "r", mmap=False) as chunk:
+            if int(chunk.chunk_index) != index or chunk.sweep.decode() != json.dumps(self.description):
+                raise _checks.ArgumentError(
+                    "out", f"{path} belongs to a different sweep; delete it to recompute"
+                )
+            return np.stack([chunk.variables[key].data.copy() for key in self.quantities], axis=1)
+
+    def write_chunk(self, index: int, first_point: int, names, rows: np.ndarray, values: np.ndarray) -> None:
+        """Write one finished chunk: rows (points x (names..., t_max)), values (points x quantities)."""
+
+        def write(path):
+            with netcdf_file(path, "w", version=2) as chunk:
+                chunk.title = "qbjax sweep chunk"
+                chunk.qbjax_version = _version()
+                chunk.conventions = CONVENTIONS
+                chunk.chunk_index = index
+                chunk.sweep = json.dumps(self.description)
+                chunk.createDimension("point", rows.shape[0])
+                point = chunk.createVariable("point", "i4", ("point",))
+                point[:] = np.arange(first_point, first_point + rows.shape[0])
+                point.long_name = "index of the point in the sweep (row-major over the grid)"
+                for column, name in enumerate((*names, "t_max")):
+                    self._variable(
+                        chunk, name, ("point",), rows[:, column], PARAMETER_UNITS.get(name, "energy")
+                    )
+                for column, (key, (units, meaning)) in enumerate(self.quantities.items()):
+                    self._variable(chunk, key, ("point",), values[:, column], units, meaning)
+
+        (self.folder / CHUNKS).mkdir(exist_ok=True)
+        _replace_atomically(self._chunk_path(index), write)
+
+    @staticmethod
+    def _variable(dataset, name, dims, data, units, meaning=None):
+        variable = dataset.createVariable(name, "f8", dims)
+        variable[...] = data
+        variable.units = units
+        if meaning:
+            variable.long_name = meaning
+
+    def write_result(self, names, axes, rows: np.ndarray, shape, values: Mapping[str, np.ndarray]) -> Path:
+        """The whole sweep on its own axes (a grid) or along `point` (a list of points)."""
+        path = self.folder / RESULT
+
+        def write(temporary):
+            with netcdf_file(temporary, "w", version=2) as data:
+                data.title = "qbjax sweep"
+                data.qbjax_version = _version()
+                data.conventions = CONVENTIONS
+                data.sweep = json.dumps(self.description)
+                for key, value in self.description["model"].items():
+                    setattr(data, key, json.dumps(value) if not isinstance(value, str) else value)
+                if axes:
+                    dims = tuple(names)
+                    for name, axis in zip(names, axes, strict=True):
+                        data.createDimension(name, len(axis))
+                        self._variable(data, name, (name,), axis, PARAMETER_UNITS.get(name, "energy"))
+                else:
+                    dims = ("point",)
+                    data.createDimension("point", rows.shape[0])
+                    for column, name in enumerate(names):
+                        self._variable(data, name, dims, rows[:, column], PARAMETER_UNITS.get(name, "energy"))
+                if "t_max" not in names:
+                    self._variable(data, "t_max", dims, rows[:, -1].reshape(shape), "time", "charging window")
+                for key, (units, meaning) in self.quantities.items():
+                    self._variable(data, key, dims, values[key], units, meaning)
+
+        _replace_atomically(path, write)
+        return path
+
+
+def open_store(out, description: dict, quantities: Mapping[str, tuple[str, str]]) -> SweepStore:
+    """Open (create, or resume) the output folder of the sweep `description`."""
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _checks.ArgumentError("out", f"cannot create folder {folder}: {error.strerror}") from None
+    manifest_path = folder / MANIFEST
+    manifest = {
+        "qbjax_version": _version(),
+        "conventions": CONVENTIONS,
+        "quantities": {key: {"units": u, "description": d} for key, (u, d) in quantities.items()},
+        "sweep": description,
+    }
+    if manifest_path.exists():
+        saved = json.loads(manifest_path.read_text())
+        if saved.get("sweep") != description:
+            raise _checks.ArgumentError(
+                "out", f"{folder} holds a different sweep ({MANIFEST}); use another folder or delete it"
+            )
+    else:
+        _replace_atomically(manifest_path, lambda path: path.write_text(json.dumps(manifest, indent=1)))
+    return SweepStore(folder, description, quantities)
+
+
+def load_result(out) -> dict[str, np.ndarray]:
+    """Every variable of OUT/sweep.nc as a NumPy array (for files from any qbjax run)."""
+    with netcdf_file(Path(out) / RESULT, "r", mmap=False) as data:
+        return {name: variable.data.copy() for name, variable in data.variables.items()}

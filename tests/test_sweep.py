@@ -1,0 +1,122 @@
+"""Sweeps: equal to single-point charge, identical on 4 devices, resumable after SIGKILL."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qbjax import ArgumentError
+from qbjax.methods import charge_model
+from qbjax.sweep import QUANTITIES, plan_sweep, sweep
+from qbjax.sweep_store import load_result
+
+QBJAX = [sys.executable, "-m", "qbjax.cli"]
+GRID_ARGS = ["sweep", "--n", "3", "--alpha=-1:1:5", "--dm", "0,0.7", "--g", "0.8", "--json"]
+
+
+def test_sweep_equals_single_point_charge_on_grid_and_points():
+    model = {"n": 4, "coupling": "lr", "p": 1.5, "protocol": "add", "field": 0.8}
+    axes = {"alpha": [-0.6, 0.3, 1.0], "dm": [0.0, 0.45], "omega": [2.5, 4.0]}
+    result = sweep(model, axes, chunk=5, progress=False)
+    assert result.values["max_power"].shape == (3, 2, 2)
+    for point in result.points()[::3]:
+        single, _ = charge_model({**model, **{k: point[k] for k in axes}}, 2 * np.pi / point["omega"])
+        # (not t_max_work: alpha = 1 with "add" makes W(t) periodic, a tie between its maxima)
+        for key in ("max_power", "t_max_power", "max_work"):
+            assert point[key] == pytest.approx(float(getattr(single, key)), rel=1e-9, abs=1e-12)
+
+    listed = sweep(model, {"alpha": [1.0, -0.6], "t_max": [0.5, 2.0]}, grid=False, progress=False)
+    for point in listed.points():
+        single, _ = charge_model({**model, "alpha": point["alpha"]}, point["t_max"])
+        assert point["max_power"] == pytest.approx(float(single.max_power), rel=1e-9)
+
+
+def test_sweep_ergotropy_is_energy_above_ground_at_t_star():
+    result = sweep({"n": 3}, {"alpha": [0.0, 1.0]}, progress=False)
+    # all-down is the ground state here, so ergotropy = W(T*) = P_max T*
+    expected = result.values["max_power"] * result.values["t_max_power"]
+    np.testing.assert_allclose(result.values["ergotropy"], expected, rtol=1e-10)
+
+
+def test_xxx_sweep_is_n_independent_spins():
+    result = sweep({"n": 3, "alpha": 1.0}, {"g": [0.0, 0.5, 2.0], "omega": [3.0]}, progress=False)
+    np.testing.assert_allclose(result.values["max_power"], 3 * 1.449223 * 3.0, rtol=1e-6)
+
+
+def test_output_is_self_describing_and_a_rerun_resumes(tmp_path):
+    first = sweep(
+        {"n": 3}, {"alpha": [0.0, 0.5, 1.0], "dm": [0.0, 0.3]}, out=tmp_path, chunk=2, progress=False
+    )
+    stored = load_result(tmp_path)
+    np.testing.assert_array_equal(stored["alpha"], [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(stored["max_power"], first.values["max_power"])
+    manifest = json.loads((tmp_path / "sweep.json").read_text())
+    assert manifest["quantities"]["max_power"]["units"] == QUANTITIES["max_power"][0]
+    assert manifest["sweep"]["model"]["n"] == 3 and "qbjax_version" in manifest
+    again = sweep(
+        {"n": 3}, {"alpha": [0.0, 0.5, 1.0], "dm": [0.0, 0.3]}, out=tmp_path, chunk=2, progress=False
+    )
+    assert again.resumed_chunks == 3
+    np.testing.assert_array_equal(again.values["max_power"], first.values["max_power"])
+    with pytest.raises(ArgumentError, match=r"out: .*different sweep"):
+        sweep({"n": 3}, {"alpha": [0.0, 0.5]}, out=tmp_path, chunk=2, progress=False)
+
+
+def test_bad_sweeps_are_refused():
+    with pytest.raises(ArgumentError, match="axes"):
+        plan_sweep({"n": 3}, {"n": [2, 3]})
+    with pytest.raises(ArgumentError, match="alpha: must be finite"):
+        plan_sweep({"n": 3}, {"alpha": [0.0, float("nan")]})
+    with pytest.raises(ArgumentError, match="p: must be >= 0"):
+        plan_sweep({"n": 3, "coupling": "lr"}, {"p": [1.0, -1.0]})
+    with pytest.raises(ArgumentError, match="t_max: must be > 0"):
+        plan_sweep({"n": 3}, {"t_max": [1.0, 0.0]})
+    with pytest.raises(ArgumentError, match="omega: must be nonzero"):
+        plan_sweep({"n": 3}, {"omega": [0.0, 1.0]})
+    with pytest.raises(ArgumentError, match=r"axes: .*equal length"):
+        plan_sweep({"n": 3}, {"alpha": [0.0, 1.0], "dm": [0.0]}, grid=False)
+    with pytest.raises(ArgumentError, match=r"n: .*allowed range"):
+        plan_sweep({"n": 40}, {"alpha": [0.0, 1.0]})
+
+
+def _run(args, env=None, **kwargs):
+    return subprocess.run(QBJAX + args, capture_output=True, text=True, env=env, check=True, **kwargs)
+
+
+def test_four_cpu_devices_give_identical_results(tmp_path):
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    sharded = json.loads(_run([*GRID_ARGS, "--chunk", "4", "--out", str(tmp_path / "four")], env).stdout)
+    assert sharded["devices"] == 4
+    single = sweep({"n": 3, "g": 0.8}, {"alpha": np.linspace(-1, 1, 5), "dm": [0.0, 0.7]}, progress=False)
+    for point, expected in zip(sharded["points"], single.points(), strict=True):
+        for key in ("alpha", "dm", "max_power", "t_max_power", "max_work"):
+            assert point[key] == pytest.approx(expected[key], rel=1e-13, abs=1e-15)
+
+
+def test_sweep_killed_mid_run_resumes_with_identical_results(tmp_path):
+    args = ["sweep", "--n", "3", "--alpha=-1:1:12", "--dm", "0,0.4", "--chunk", "1", "--json", "--no-plot"]
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        [*QBJAX, *args, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    chunks = out / "chunks"
+    deadline = time.monotonic() + 120
+    while process.poll() is None and len(list(chunks.glob("*.nc")) if chunks.exists() else []) < 3:
+        assert time.monotonic() < deadline, "the sweep wrote no chunk in time"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = len(list(chunks.glob("*.nc")))
+    assert 0 < finished < 24, "kill the sweep while it runs"
+    resumed = json.loads(_run([*args, "--out", str(out)]).stdout)
+    assert resumed["resumed_chunks"] == finished  # a chunk cut off mid-write is only a temporary file
+    whole = sweep({"n": 3}, {"alpha": np.linspace(-1, 1, 12), "dm": [0.0, 0.4]}, chunk=1, progress=False)
+    for point, expected in zip(resumed["points"], whole.points(), strict=True):
+        assert point == {key: expected[key] for key in point}
+    assert Path(out / "sweep.nc").exists()
