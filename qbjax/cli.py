@@ -23,6 +23,7 @@ COMMANDS = {
     "charge": "charge",
     "demo": "demo",
     "sweep": "sweep",
+    "optimize": "optimize",
 }
 
 

@@ -1,0 +1,269 @@
+"""Gradient-based search for the charging protocol of maximum power (optax).
+
+The objective is the maximum power of the spin-chain battery as a function of the
+varied parameters theta (any of g, p, alpha, dm, field, omega) within box bounds:
+
+    P_max(theta) = max_{0 < T <= t_max} W(T; theta) / T          (T* refined inside)
+
+whose gradient is the partial derivative at the fixed T* (envelope theorem, exact at
+the refined optimum). Naming the charging time "t" among the varied parameters
+optimises P(T; theta) = W(T; theta) / T jointly in theta and T instead.
+
+Adam runs in the unit box (each parameter scaled to [0, 1]) and projects back onto it
+after every step, so bounds hold exactly and optima on a bound are reached exactly.
+Several starts (a Latin hypercube, seeded) run at once under `vmap`, so a landscape
+with several local maxima is searched from several basins; the best final point wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from . import _checks
+from .merit import MIN_GRID, POINTS_PER_PERIOD, _maxima, _prepare
+from .models import spin_chain_battery
+from .terms import norm_bound
+
+OPTIMIZABLE = ("g", "p", "alpha", "dm", "field", "omega", "t")
+NEWTON_STEPS = 12  # projected Newton iterations that polish the best start
+GAIN_TOLERANCE = 1e-12  # converged: a Newton step would gain less than this x |P|
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizeResult:
+    """Outcome of `optimize`.
+
+    Attributes:
+        max_power: best P_max found (P(T) at the best T when "t" was varied).
+        t_max_power: the charging time T* of that power.
+        params: varied parameter -> value at the best point ("t" included when varied).
+        converged: at the best point a further Newton step would gain less than
+            GAIN_TOLERANCE x |P| (a local maximum, possibly on the bounds).
+        history: (steps,) best objective over all starts after each step.
+        finals: (starts,) final objective of every start.
+        points: (starts, k) final point of every start, in parameter units.
+    """
+
+    max_power: float
+    t_max_power: float
+    params: dict[str, float]
+    converged: bool
+    history: np.ndarray
+    finals: np.ndarray
+    points: np.ndarray
+
+
+def _bounds(vary: Mapping[str, tuple[float, float] | None], t_max) -> dict[str, tuple[float, float]]:
+    bounds = {}
+    for name, limits in vary.items():
+        _checks.one_of("vary", name, OPTIMIZABLE)
+        if limits is None and name == "t":
+            limits = (t_max * 1e-3, t_max)
+        try:
+            lo, hi = (float(x) for x in limits)
+        except (TypeError, ValueError):
+            raise _checks.ArgumentError("vary", f"{name} needs bounds lo:hi, got {limits!r}") from None
+        _checks.finite("vary", (lo, hi))
+        if not lo < hi:
+            raise _checks.ArgumentError("vary", f"{name}: need lo < hi, got {lo}:{hi}")
+        if name == "p" and lo < 0:
+            raise _checks.ArgumentError("vary", f"p: bounds must be >= 0, got {lo}:{hi}")
+        if name == "t" and lo <= 0:
+            raise _checks.ArgumentError("vary", f"t: bounds must be > 0, got {lo}:{hi}")
+        bounds[name] = (lo, hi)
+    if not bounds:
+        raise _checks.ArgumentError("vary", f"name at least one parameter, from {', '.join(OPTIMIZABLE)}")
+    return bounds
+
+
+def _window(model: Mapping, vary: Mapping, t_max):
+    """The charging window: t_max, or one drive period 2 pi/|omega| (None: a function of varied omega)."""
+    if t_max is not None:
+        return _checks.positive("t_max", t_max)
+    if "omega" in vary:
+        lo, hi = _bounds({"omega": vary["omega"]}, None)["omega"]
+        if lo <= 0 <= hi:
+            raise _checks.ArgumentError("t_max", "is needed when the omega bounds include 0")
+        return None
+    omega = _checks.finite("omega", model.get("omega", 4.0))
+    if omega == 0:
+        raise _checks.ArgumentError("omega", "must be nonzero when t_max is not given (t_max = 2 pi/|omega|)")
+    return 2 * math.pi / abs(omega)
+
+
+class _Objective:
+    """P as a function of a point x of the unit box."""
+
+    def __init__(self, model: Mapping, bounds: Mapping, t_max, n_grid: int | None):
+        self.model = {k: v for k, v in model.items() if k not in bounds}
+        self.names = tuple(bounds)
+        self.lo = jnp.array([b[0] for b in bounds.values()])
+        self.width = jnp.array([b[1] - b[0] for b in bounds.values()])
+        self.t_max = t_max
+        self.n_grid = n_grid
+
+    def params(self, x):
+        return dict(zip(self.names, self.lo + self.width * x, strict=True))
+
+    def battery(self, params):
+        return spin_chain_battery(**self.model, **{k: v for k, v in params.items() if k != "t"})
+
+    def window(self, params):
+        return self.t_max if self.t_max is not None else 2 * jnp.pi / jnp.abs(params["omega"])
+
+    def __call__(self, x):
+        """(P, T) at x."""
+        params = self.params(x)
+        charging = _prepare(self.battery(params))
+        if "t" in params:
+            t = params["t"]
+            work = charging.energy(t[None])[0] - charging.initial_energy()
+            return work / t, t
+        p_max, t_star, _, _ = _maxima(charging, self.window(params), self.n_grid)
+        return p_max, t_star
+
+
+def _corner_grid(objective: _Objective) -> int:
+    """merit.default_grid at the worst corner of the box (sum |c_k| is largest on a corner)."""
+    widths = []
+    for corner in itertools.product((0.0, 1.0), repeat=len(objective.names)):
+        params = objective.params(jnp.array(corner))
+        bound = float(norm_bound(objective.battery(params).charging))
+        widths.append(2.0 * bound * float(objective.window(params)))
+    return max(MIN_GRID, math.ceil(POINTS_PER_PERIOD * max(widths) / (2 * math.pi)))
+
+
+def _latin_hypercube(starts: int, k: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    strata = np.stack([rng.permutation(starts) for _ in range(k)], axis=1)
+    return (strata + rng.uniform(size=(starts, k))) / starts
+
+
+def _projected_gradient(x, grad):
+    """The ascent direction that stays in the box: zero where a bound blocks it."""
+    blocked = ((x <= 0) & (grad < 0)) | ((x >= 1) & (grad > 0))
+    return jnp.where(blocked, 0.0, grad)
+
+
+def optimize(
+    model: Mapping,
+    vary: Mapping[str, tuple[float, float] | None],
+    *,
+    t_max: float | None = None,
+    starts: int = 8,
+    steps: int = 300,
+    learning_rate: float = 0.05,
+    seed: int = 0,
+    n_grid: int | None = None,
+) -> OptimizeResult:
+    """Maximise the charging power over the varied parameters, within their bounds.
+
+    Args:
+        model: `spin_chain_battery` keyword arguments for the fixed parameters.
+        vary: parameter -> (lo, hi) bounds; names from OPTIMIZABLE. "t" (the
+            charging time) may be given None for (t_max/1000, t_max).
+        t_max: the window of P_max (default 2 pi/|omega|).
+        starts: number of starting points (Latin hypercube in the box, from `seed`).
+        steps: Adam steps per start (cosine-decayed learning rate).
+        learning_rate: initial step size in unit-box coordinates.
+        n_grid: window samples for P_max (default: resolves the fastest frequency
+            of W(t) at every corner of the box).
+    """
+    starts = _checks.integer_at_least("starts", starts, 1)
+    steps = _checks.integer_at_least("steps", steps, 1)
+    _checks.positive("learning_rate", learning_rate)
+    window = _window(model, vary, t_max)
+    if "t" in vary and vary["t"] is None and window is None:
+        raise _checks.ArgumentError("vary", "t needs bounds lo:hi when omega varies and t_max is not given")
+    bounds = _bounds(vary, window)
+    objective = _Objective(model, bounds, window, n_grid)
+    spin_chain_battery(**objective.model, **{k: lo for k, (lo, _) in bounds.items() if k != "t"})  # validates
+    if "t" not in bounds and n_grid is None:
+        objective.n_grid = _corner_grid(objective)
+    x0 = jnp.asarray(_latin_hypercube(starts, len(bounds), seed))
+    x, values, history = _run_adam(objective, x0, steps, learning_rate)
+    best = int(np.argmax(values))
+    x_best, converged = _polish(objective, x[best])
+    power, t_star = (float(v) for v in jax.jit(objective)(x_best))
+    x = x.at[best].set(x_best)
+    values = values.at[best].set(power)
+    params = {k: float(v) for k, v in objective.params(x_best).items()}
+    points = np.asarray(objective.lo + objective.width * x)
+    return OptimizeResult(power, t_star, params, converged, np.asarray(history), np.asarray(values), points)
+
+
+def _polish(objective: _Objective, x):
+    """Projected Newton with backtracking from x; returns (x, converged).
+
+    Parameters held on a bound by an outward gradient stay fixed; for the free ones
+    the step solves H d = -g when H is negative definite (else it follows the gradient),
+    halved until P does not decrease. H comes from central differences of the exact
+    gradient: autodiff of the envelope-theorem gradient of P_max would miss the motion
+    of T* and can even have the wrong sign.
+    """
+    value_of = jax.jit(lambda z: objective(z)[0])
+    gradient_of = jax.jit(jax.grad(lambda z: objective(z)[0]))
+
+    def hessian_of(x, h=1e-5):
+        columns = [(gradient_of(x + h * e) - gradient_of(x - h * e)) / (2 * h) for e in np.eye(x.shape[0])]
+        hessian = np.stack([np.asarray(c) for c in columns], axis=1)
+        return 0.5 * (hessian + hessian.T)
+
+    value = float(value_of(x))
+    for _ in range(NEWTON_STEPS):
+        grad = np.asarray(gradient_of(x))
+        free = np.asarray(_projected_gradient(x, grad)) != 0
+        if not free.any():
+            return x, True
+        hessian = np.asarray(hessian_of(x))[np.ix_(free, free)]
+        if np.all(np.linalg.eigvalsh(hessian) < 0):
+            direction = -np.linalg.solve(hessian, grad[free])
+        else:
+            direction = grad[free] / max(np.max(np.abs(np.diag(hessian))), abs(value))
+        gain = 0.5 * float(grad[free] @ direction)
+        if gain <= GAIN_TOLERANCE * abs(value):
+            return x, True
+        step = np.zeros_like(grad)
+        for _ in range(30):
+            step[free] = direction
+            trial = jnp.clip(x + step, 0.0, 1.0)
+            trial_value = float(value_of(trial))
+            if trial_value >= value:
+                x, value = trial, trial_value
+                break
+            direction = direction / 2
+        else:
+            return x, False
+    grad = np.asarray(_projected_gradient(x, gradient_of(x)))
+    return x, bool(np.max(np.abs(grad)) == 0)
+
+
+def _run_adam(objective: _Objective, x0, steps: int, learning_rate: float):
+    """Projected Adam from every start at once; returns final points, values and best-per-step."""
+    schedule = optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3)
+    optimizer = optax.adam(schedule)
+    value_and_grad = jax.vmap(jax.value_and_grad(lambda z: objective(z)[0]))
+
+    @jax.jit
+    def run(x0):
+        def step(carry, _):
+            x, state = carry
+            value, grad = value_and_grad(x)
+            # optax mixes its int32 step count with floats: allow that under strict promotion
+            with jax.numpy_dtype_promotion("standard"):
+                updates, state = optimizer.update(-grad, state, x)  # ascent on P
+            x = optax.projections.projection_box(optax.apply_updates(x, updates), 0.0, 1.0)
+            return (x, state), jnp.max(value)
+
+        (x, _), history = jax.lax.scan(step, (x0, optimizer.init(x0)), None, length=steps)
+        return x, jax.vmap(lambda z: objective(z)[0])(x), history
+
+    return run(x0)
