@@ -5,6 +5,7 @@ Precision follows JAX: call `jax.config.update("jax_enable_x64", True)` for floa
 """
 
 from ._checks import ArgumentError as ArgumentError
+from .charger import resource_series as resource_series
 from .merit import ChargeResult as ChargeResult
 from .merit import charge as charge
 from .merit import ground_energy as ground_energy
@@ -20,11 +21,34 @@ from .models import interaction as interaction
 from .models import local_field as local_field
 from .models import product_state as product_state
 from .models import spin_chain_battery as spin_chain_battery
+from .optimize import OptimizeResult as OptimizeResult
+from .optimize import optimize as optimize
 from .passivity import capacity as capacity
+from .passivity import coherent_ergotropy as coherent_ergotropy
 from .passivity import ergotropy as ergotropy
+from .passivity import incoherent_ergotropy as incoherent_ergotropy
 from .passivity import passive_energy as passive_energy
+from .passivity import residual_capacity as residual_capacity
 from .propagate import evolve as evolve
 from .propagate import evolve_expm as evolve_expm
+from .resources import bell as bell
+from .resources import bell_normalized as bell_normalized
+from .resources import concurrence as concurrence
+from .resources import entropy as entropy
+from .resources import first_order_coherence as first_order_coherence
+from .resources import imaginarity as imaginarity
+from .resources import l1_coherence as l1_coherence
+from .resources import mutual_information as mutual_information
+from .resources import negativity as negativity
+from .resources import ptrace as ptrace
+from .resources import steering as steering
+from .resources import steering_normalized as steering_normalized
+from .resources import texture as texture
+from .resources import texture_grand_sum as texture_grand_sum
+from .sweep import SweepResult as SweepResult
+from .sweep import plan_sweep as plan_sweep
+from .sweep import run_sweep as run_sweep
+from .sweep import sweep as sweep
 from .terms import PauliSum as PauliSum
 from .terms import dense as dense
 from .terms import pauli_sum as pauli_sum

@@ -24,6 +24,7 @@ COMMANDS = {
     "demo": "demo",
     "sweep": "sweep",
     "optimize": "optimize",
+    "resources": "resources",
 }
 
 

@@ -1,0 +1,92 @@
+"""Figures of the two-qubit battery-charger resources (matplotlib imported lazily)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# resource -> axis label, for the scatter panels against the battery capacity
+SCATTER = {
+    "residual_capacity": "residual capacity",
+    "concurrence": "concurrence",
+    "negativity": "negativity",
+    "entropy": "entropy S(rho_b)",
+    "steering": "steering F3",
+    "bell": "Bell B_max",
+    "l1_coherence": "l1 coherence",
+    "imaginarity": "l1 imaginarity",
+    "texture": "texture (trace distance)",
+    "texture_grand_sum": "texture (grand sum)",
+    "first_order_coherence": "first-order coherence",
+    "mutual_information": "mutual information",
+}
+
+
+def plot_resources(series: dict, path: str | Path, title: str = "") -> None:
+    """Time series (top) and capacity against each resource (scatter, coloured by time)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = np.asarray(series["times"])
+    capacity = np.asarray(series["capacity"])
+    fig = plt.figure(figsize=(14, 13), constrained_layout=True)
+    grid = fig.add_gridspec(4, 4, height_ratios=[1.2, 1, 1, 1])
+    top = fig.add_subplot(grid[0, :])
+    for key in (
+        "capacity",
+        "residual_capacity",
+        "concurrence",
+        "steering_normalized",
+        "bell_normalized",
+        "l1_coherence",
+        "texture",
+        "first_order_coherence",
+    ):
+        top.plot(times, np.asarray(series[key]), label=key)
+    top.set(xlabel="time t", ylabel="value", title="Along the evolution")
+    top.legend(fontsize="small", ncol=4)
+    scatter = None
+    for k, (key, label) in enumerate(SCATTER.items()):
+        ax = fig.add_subplot(grid[1 + k // 4, k % 4])
+        scatter = ax.scatter(np.asarray(series[key]), capacity, c=times, s=8, cmap="viridis")
+        r = pearson(np.asarray(series[key]), capacity)
+        rho = spearman(np.asarray(series[key]), capacity)
+        ax.set(
+            xlabel=label,
+            ylabel="capacity C(rho_b, H_b)",
+            title=f"Pearson {r:+.2f}, Spearman {rho:+.2f}" if np.isfinite(r) else "constant: no correlation",
+        )
+    if scatter is not None:
+        fig.colorbar(scatter, ax=fig.axes[1:], label="time t", shrink=0.6)
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _constant(x: np.ndarray) -> bool:
+    return bool(np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())))
+
+
+def pearson(x, y) -> float:
+    """Pearson (linear) correlation of two series; NaN when either is constant."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if _constant(x) or _constant(y):
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation (-1: y a decreasing function of x); NaN when either is constant.
+
+    Values within 1e-9 of each other count as ties, so round-off does not order them.
+    """
+    from scipy.stats import rankdata
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if _constant(x) or _constant(y):
+        return float("nan")
+    return pearson(rankdata(np.round(x, 9)), rankdata(np.round(y, 9)))
