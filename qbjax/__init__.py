@@ -21,6 +21,13 @@ from .models import interaction as interaction
 from .models import local_field as local_field
 from .models import product_state as product_state
 from .models import spin_chain_battery as spin_chain_battery
+from .open import ThermalPair as ThermalPair
+from .open import ness as ness
+from .open import noise_sweep as noise_sweep
+from .open import noisy_charge as noisy_charge
+from .open import steady_state as steady_state
+from .open import thermal_pair as thermal_pair
+from .open import two_stroke_cycle as two_stroke_cycle
 from .optimize import OptimizeResult as OptimizeResult
 from .optimize import optimize as optimize
 from .passivity import capacity as capacity

@@ -22,6 +22,7 @@ DESCRIPTION = "Differentiable simulation of quantum batteries (spin chains) in J
 COMMANDS = {
     "charge": "charge",
     "demo": "demo",
+    "thermal": "thermal",
     "sweep": "sweep",
     "optimize": "optimize",
     "resources": "resources",

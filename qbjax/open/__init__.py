@@ -1,0 +1,28 @@
+"""Open quantum batteries: Lindblad dynamics, steady states, the thermal-gradient pair,
+and noisy charging of spin chains."""
+
+from .lindblad import ChainLindbladian as ChainLindbladian
+from .lindblad import chain_lindbladian as chain_lindbladian
+from .lindblad import dissipator as dissipator
+from .lindblad import evolve as evolve
+from .lindblad import evolve_dense as evolve_dense
+from .lindblad import hamiltonian_superop as hamiltonian_superop
+from .lindblad import lindblad_rhs as lindblad_rhs
+from .lindblad import liouvillian as liouvillian
+from .lindblad import unvec as unvec
+from .lindblad import vec as vec
+from .noisy import NoisyCharge as NoisyCharge
+from .noisy import noise_sweep as noise_sweep
+from .noisy import noisy_charge as noisy_charge
+from .steady import steady_state as steady_state
+from .thermal import NESS as NESS
+from .thermal import Cycle as Cycle
+from .thermal import ThermalPair as ThermalPair
+from .thermal import bath_superops as bath_superops
+from .thermal import bose as bose
+from .thermal import gibbs_state as gibbs_state
+from .thermal import heat_currents as heat_currents
+from .thermal import ness as ness
+from .thermal import pair_liouvillian as pair_liouvillian
+from .thermal import thermal_pair as thermal_pair
+from .thermal import two_stroke_cycle as two_stroke_cycle
