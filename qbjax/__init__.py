@@ -36,8 +36,12 @@ from .passivity import ergotropy as ergotropy
 from .passivity import incoherent_ergotropy as incoherent_ergotropy
 from .passivity import passive_energy as passive_energy
 from .passivity import residual_capacity as residual_capacity
+from .propagate import charge_meanfield as charge_meanfield
+from .propagate import charge_symmetric as charge_symmetric
 from .propagate import evolve as evolve
 from .propagate import evolve_expm as evolve_expm
+from .propagate import evolve_meanfield as evolve_meanfield
+from .propagate import symmetric_applies as symmetric_applies
 from .resources import bell as bell
 from .resources import bell_normalized as bell_normalized
 from .resources import concurrence as concurrence

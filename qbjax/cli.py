@@ -21,6 +21,7 @@ DESCRIPTION = "Differentiable simulation of quantum batteries (spin chains) in J
 # command name -> module in qbjax.commands
 COMMANDS = {
     "charge": "charge",
+    "reproduce": "reproduce",
     "demo": "demo",
     "thermal": "thermal",
     "sweep": "sweep",

@@ -17,12 +17,27 @@ from .models import spin_chain_battery
 
 ChargeEngine = Callable[..., ChargeResult]
 
-
 def _dense(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
     return charge(spin_chain_battery(**model), t_max, times=times, n_grid=n_grid)
 
 
-METHODS: dict[str, ChargeEngine] = {"dense": _dense}
+def _symmetric(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
+    from .propagate.symmetric import charge_symmetric
+
+    return ChargeResult(*charge_symmetric(model, t_max, times=times, n_grid=n_grid))
+
+
+def _meanfield(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
+    from .propagate.meanfield import charge_meanfield
+
+    return ChargeResult(*charge_meanfield(model, t_max, times=times, n_grid=n_grid))
+
+
+METHODS: dict[str, ChargeEngine] = {
+    "dense": _dense,
+    "symmetric": _symmetric,
+    "meanfield": _meanfield,
+}
 
 
 def choose_method(model: dict) -> str:

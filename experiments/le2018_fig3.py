@@ -1,0 +1,13 @@
+"""Le et al. 2018, fig. 3: thin wrapper, the same as `qbjax reproduce le2018-fig3`.
+
+    python experiments/le2018_fig3.py [--out experiments/out] [--points K] [--n-max N]
+
+Writes le2018_fig3/le2018_fig3.png and le2018_fig3.json under --out.
+"""
+
+import sys
+
+from qbjax.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["reproduce", "le2018-fig3", *(sys.argv[1:] or ["--out", "experiments/out"])]))

@@ -1,0 +1,38 @@
+"""qbjax reproduce: the published figures (Le et al. 2018, figs. 2-6), each as a PNG and JSON data."""
+
+from __future__ import annotations
+
+import json
+
+HELP = "reproduce published figures (le2018-fig2 ... le2018-fig6, all): PNG + JSON"
+
+
+def add_arguments(parser) -> None:
+    from ..figures import FIGURES
+
+    parser.add_argument("figure", help=f"one of {', '.join(FIGURES)}, all")
+    parser.add_argument("--out", default="qbjax_figures", help="output folder (default ./qbjax_figures)")
+    parser.add_argument("--points", type=int, default=None, help="points per curve (figs. 2, 3, 5)")
+    parser.add_argument("--n-max", type=int, default=None, help="largest N (figs. 4, 6; default 8)")
+    parser.add_argument(
+        "--n-max-symmetric",
+        type=int,
+        default=None,
+        help="largest N of the p = 0 panel of fig. 6 (default 64)",
+    )
+
+
+def run(args) -> int:
+    from ..figures.le2018 import reproduce
+
+    options = {
+        key: value
+        for key, value in (
+            ("points", args.points),
+            ("n_max", args.n_max),
+            ("n_max_symmetric", args.n_max_symmetric),
+        )
+        if value is not None
+    }
+    print(json.dumps(reproduce(args.figure, args.out, **options), indent=1))
+    return 0

@@ -1,0 +1,330 @@
+"""Exact charging in the permutation-symmetric (Dicke) subspace: N + 1 states instead of 2^N.
+
+For uniform all-to-all coupling (g_ij = g: "lr" with p = 0, or any graph that is complete and
+uniform, such as N <= 2), D = 0 and uniform fields, every part of the spin-chain battery is a
+function of the collective spin S^a = sum_i sigma^a_i (Pauli convention, S = 2 J):
+
+    H_B   = B S^z
+    H_int = - g sum_{i<j} [ zz + alpha (xx + yy) ]
+          = - (g/2) [ (1 - alpha) (S^z)^2 + 4 alpha J(J+1) - N (1 + 2 alpha) ]
+    V     = omega S^x
+
+and |down...down> is |J = N/2, m = -N/2>, so the evolution never leaves the J = N/2
+multiplet. Basis: |k>, k = 0..N up spins (m = k - N/2). There H_B and H_int are diagonal and
+V = omega (J+ + J-) is tridiagonal with <k+1|S^x|k> = sqrt((N - k)(k + 1)): the charging
+Hamiltonian is a real symmetric tridiagonal (N+1) x (N+1) matrix, decomposed once; W(t) then
+costs O(N K) per time, K the number of eigenstates the initial state overlaps with.
+
+Derivatives in g, alpha, B and omega reuse the divided-difference (Daleckii-Krein) JVP of
+`propagate.dense.spectral_states`, exact at degenerate spectra.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.linalg
+from jaxtyping import Array, Float
+
+from .. import _checks
+from ..models import COUPLINGS, PROTOCOLS, spin_chain_battery
+from ..terms import complex_dtype
+from . import _charging
+from .dense import chunk_size, spectral_states
+
+# |phi_n| below this (of a unit vector) is dropped from the expansion of |down...down>:
+# such terms change <H0>_t by less than ~1e-15 ||H0|| sqrt(N), below eigh's own error.
+OVERLAP_CUTOFF = 1e-15
+# Frequencies E_n - E_m whose weight |phi_n phi_m A_nm| in W(t) is below this fraction of the
+# largest weight do not set the grid (they cannot move a maximum visibly).
+BANDWIDTH_CUTOFF = 1e-12
+
+_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(spin_chain_battery).parameters.items()
+    if parameter.default is not inspect.Parameter.empty
+}
+
+
+def collective_spin(n: int) -> tuple[Array, Array, Array]:
+    """(S^x, S^y, S^z) = sum_i sigma^a_i on the J = N/2 multiplet, basis |k>, k = 0..N up spins.
+
+    Returns dense (N+1, N+1) matrices; S^y is complex. (S^x)^2 + (S^y)^2 + (S^z)^2 = N (N + 2).
+    """
+    n = _checks.integer_at_least("n", n, 1)
+    k = np.arange(n + 1)
+    raising = np.diag(np.sqrt((n - k[:-1]) * (k[:-1] + 1.0)), -1)  # <k+1| J+ |k>, in Pauli units / 2
+    sx = raising + raising.T
+    sy = -1j * (raising - raising.T)
+    sz = np.diag(2.0 * k - n)
+    return jnp.asarray(sx), jnp.asarray(sy), jnp.asarray(sz)
+
+
+class SymmetricBattery(eqx.Module):
+    """A spin-chain battery restricted to the J = N/2 Dicke multiplet.
+
+    Attributes:
+        n: number of spins N; the subspace has dimension N + 1.
+        charging_diagonal, charging_offdiagonal: the real tridiagonal charging Hamiltonian.
+        energy_diagonal: H0 in the same basis (diagonal).
+        ground_energy: lowest eigenvalue of H0 on the full 2^N space (all J multiplets).
+    """
+
+    n: int = eqx.field(static=True)
+    charging_diagonal: Float[Array, " d"]
+    charging_offdiagonal: Float[Array, " d-1"]
+    energy_diagonal: Float[Array, " d"]
+    ground_energy: Float[Array, ""]
+
+    def charging_matrix(self) -> Float[Array, "d d"]:
+        off = jnp.diag(self.charging_offdiagonal, -1)
+        return jnp.diag(self.charging_diagonal) + off + off.T
+
+    def initial_state(self) -> Array:
+        """|down...down> = |k = 0>."""
+        return jnp.zeros(self.n + 1, self.charging_diagonal.dtype).at[0].set(1.0)
+
+
+def _model(model: dict) -> dict:
+    unknown = set(model) - set(_DEFAULTS) - {"n"}
+    if unknown:
+        raise _checks.ArgumentError(sorted(unknown)[0], "is not a parameter of the spin-chain battery")
+    if "n" not in model:
+        raise _checks.ArgumentError("n", "is required")
+    return {**_DEFAULTS, **model}
+
+
+def _uniform(name: str, value, n: int):
+    """One number for a field that must be the same on every site (else ArgumentError)."""
+    _checks.finite(name, value)
+    array = jnp.asarray(value)
+    if array.ndim == 0:
+        return array
+    if array.shape != (n,) or _checks.is_traced(value):
+        raise _checks.ArgumentError(
+            name,
+            f"must be one number for the symmetric method (site-dependent values break the "
+            f"symmetry), got shape {array.shape}",
+        )
+    values = np.asarray(value)
+    if not np.all(values == values[0]):
+        raise _checks.ArgumentError(
+            name, "site-dependent values break the permutation symmetry the symmetric method needs"
+        )
+    return array[0]
+
+
+def _uniform_coupling(model: dict):
+    """g of a complete, uniform coupling graph, or ArgumentError naming what breaks it.
+
+    Decided from the graph's shape, without listing the N (N-1)/2 pairs: "lr" couples every
+    pair, uniformly when p = 0 or when all distances are equal (N <= 2, or periodic N = 3);
+    "nn" is all-to-all only for N <= 2 or periodic N = 3. Then every g_ij equals g.
+    """
+    n, coupling, g, p = model["n"], model["coupling"], model["g"], model["p"]
+    _checks.one_of("coupling", coupling, COUPLINGS)
+    _checks.finite("g", g)
+    _checks.nonnegative("p", p)
+    one_distance = n <= 2 or (model["periodic"] and n == 3)
+    if coupling == "nn" and not one_distance:
+        raise _checks.ArgumentError(
+            "coupling",
+            f"'nn' couples {n if model['periodic'] else n - 1} of the {n * (n - 1) // 2} pairs of {n} "
+            "spins; the symmetric method needs uniform all-to-all coupling ('lr' with p = 0)",
+        )
+    if coupling == "lr" and not one_distance and not _checks.is_concrete_zero(p):
+        raise _checks.ArgumentError(
+            "p", f"must be 0 for the symmetric method (uniform all-to-all coupling), got {p!r}"
+        )
+    return jnp.asarray(g) if n >= 2 else jnp.zeros((), jnp.result_type(g, float))
+
+
+def symmetric_battery(model: dict) -> SymmetricBattery:
+    """The battery described by `spin_chain_battery` keyword arguments, in the Dicke subspace.
+
+    Raises:
+        ArgumentError naming the argument that breaks permutation symmetry: `coupling` (not
+        all-to-all, e.g. "nn" with N > 2), `p` (power law with p != 0), `dm` (D != 0),
+        `field` or `omega` (site-dependent).
+    """
+    model = _model(model)
+    n = _checks.integer_at_least("n", model["n"], 1)
+    _checks.one_of("protocol", model["protocol"], PROTOCOLS)
+    _checks.finite("alpha", model["alpha"])
+    _checks.finite("dm", model["dm"])
+    if n >= 2 and not _checks.is_concrete_zero(model["dm"]):
+        raise _checks.ArgumentError(
+            "dm", "must be 0 for the symmetric method (the DM term is odd under exchanging two spins)"
+        )
+    g = _uniform_coupling(model)
+    field = _uniform("field", model["field"], n)
+    omega = _uniform("omega", model["omega"], n)
+    alpha = jnp.asarray(model["alpha"])
+    dtype = jnp.result_type(g, field, omega, alpha, float)
+    g, field, omega, alpha = (jnp.asarray(x, dtype) for x in (g, field, omega, alpha))
+
+    k = np.arange(n + 1, dtype=float)
+    s = jnp.asarray(2 * k - n, dtype)  # eigenvalue of S^z
+    parts = {
+        "field": field * s,
+        "interaction": -0.5 * g * ((1 - alpha) * s**2 + alpha * n**2 - n),
+    }
+    drive = omega * jnp.asarray(np.sqrt((n - k[:-1]) * (k[:-1] + 1)), dtype)
+    energy_parts, charging_parts = PROTOCOLS[model["protocol"]]
+    if "drive" in energy_parts:
+        raise _checks.ArgumentError("protocol", "an energy Hamiltonian with the drive is not diagonal here")
+    zeros = jnp.zeros(n + 1, dtype)
+    charging_diagonal = sum((parts[p] for p in charging_parts if p != "drive"), zeros)
+    energy_diagonal = sum((parts[p] for p in energy_parts), zeros)
+    charging_off = drive if "drive" in charging_parts else jnp.zeros(n, dtype)
+    return SymmetricBattery(
+        n, charging_diagonal, charging_off, energy_diagonal, _ground_energy(n, g, alpha, field, energy_parts)
+    )
+
+
+def _ground_energy(n: int, g, alpha, field, energy_parts) -> Array:
+    """min over every multiplet J = N/2, N/2 - 1, ... and m of H0 = B S^z + H_int(J, S^z)."""
+    j = np.concatenate([np.full(int(2 * jj) + 1, jj) for jj in np.arange(n / 2, -0.25, -1.0)])
+    m = np.concatenate([np.arange(-jj, jj + 0.5) for jj in np.arange(n / 2, -0.25, -1.0)])
+    s = jnp.asarray(2 * m, g.dtype)
+    energy = jnp.zeros_like(s)
+    if "field" in energy_parts:
+        energy = energy + field * s
+    if "interaction" in energy_parts and n >= 2:
+        casimir = jnp.asarray(4 * j * (j + 1), g.dtype)
+        energy = energy - 0.5 * g * ((1 - alpha) * s**2 + alpha * casimir - n * (1 + 2 * alpha))
+    return jnp.min(energy)
+
+
+def symmetric_applies(model: dict) -> bool:
+    """True when the model is permutation-symmetric, so the symmetric method is exact for it."""
+    try:
+        symmetric_battery(model)
+    except _checks.ArgumentError:
+        return False
+    return True
+
+
+class _Charging(eqx.Module):
+    """Spectral evolution of |k = 0> under the tridiagonal charging Hamiltonian (all eigenstates).
+
+    Used when the parameters are traced: derivatives come from the divided-difference JVP.
+    """
+
+    h_matrix: Array
+    energy_diagonal: Array
+    psi0: Array
+    evals: Array
+    evecs: Array
+
+    def energy(self, times):
+        def one_time(t):
+            psi = spectral_states(self.h_matrix, self.psi0, t[None], self.evals, self.evecs)[0]
+            return jnp.sum(self.energy_diagonal * (jnp.real(psi) ** 2 + jnp.imag(psi) ** 2))
+
+        batch = chunk_size(times.shape[0], 16 * self.psi0.shape[0] * 4)
+        return jax.lax.map(one_time, times, batch_size=batch)
+
+    def initial_energy(self):
+        return jnp.sum(self.energy_diagonal * jnp.real(self.psi0) ** 2)
+
+    def initial_rate(self):
+        # dW/dt(0) = -2 Im <H psi0|H0 psi0>: zero, as both are real here; kept for the identity.
+        h_psi = self.h_matrix.astype(self.psi0.dtype) @ self.psi0
+        return -2.0 * jnp.imag(jnp.vdot(h_psi, self.energy_diagonal.astype(self.psi0.dtype) * self.psi0))
+
+
+class _ReducedCharging(eqx.Module):
+    """<H0>_t = sum_nm phi_n phi_m A_nm cos((E_n - E_m) t) over the K eigenstates that matter.
+
+    A = V^T H0 V restricted to them; O(K^2) per time. Parameters are concrete here (no gradient
+    in them), only t is differentiated.
+    """
+
+    evals: Array  # (K,)
+    phi: Array  # (K,) overlaps <n|k=0>
+    coupling: Array  # (K, K) A_nm
+    e0: Array
+
+    def energy(self, times):
+        def one_time(t):
+            c = self.phi * jnp.cos(self.evals * t)
+            s = self.phi * jnp.sin(self.evals * t)
+            return c @ self.coupling @ c + s @ self.coupling @ s
+
+        batch = chunk_size(times.shape[0], 16 * self.phi.shape[0] ** 2)
+        return jax.lax.map(one_time, times, batch_size=batch)
+
+    def initial_energy(self):
+        return self.e0
+
+    def initial_rate(self):
+        return jnp.zeros_like(self.e0)  # both H0 and psi0 are real: <H psi0|H0 psi0> is real
+
+
+@eqx.filter_jit
+def _charge(battery: SymmetricBattery, t_max, times, n_grid: int):
+    h_matrix = battery.charging_matrix()
+    evals, evecs = jnp.linalg.eigh(jax.lax.stop_gradient(h_matrix))
+    cdtype = complex_dtype(evecs.dtype)
+    c = _Charging(
+        h_matrix, battery.energy_diagonal, battery.initial_state().astype(cdtype), evals, evecs.astype(cdtype)
+    )
+    return _charging.figures(c, t_max, n_grid, times, battery.ground_energy, evals.dtype)
+
+
+@eqx.filter_jit
+def _charge_reduced(reduced: _ReducedCharging, t_max, times, n_grid: int, ground_energy):
+    return _charging.figures(reduced, t_max, n_grid, times, ground_energy, reduced.evals.dtype)
+
+
+def _reduced(battery: SymmetricBattery) -> tuple[_ReducedCharging, float]:
+    """The eigenstates |k=0> overlaps with, and the fastest frequency W(t) carries."""
+    evals, evecs = scipy.linalg.eigh_tridiagonal(
+        np.asarray(battery.charging_diagonal), np.asarray(battery.charging_offdiagonal)
+    )
+    phi = evecs[0]
+    keep = np.abs(phi) > OVERLAP_CUTOFF
+    evals, evecs, phi = evals[keep], evecs[:, keep], phi[keep]
+    h0 = np.asarray(battery.energy_diagonal)
+    coupling = evecs.T @ (h0[:, None] * evecs)
+    weight = np.abs(phi[:, None] * phi[None, :] * coupling)
+    gaps = np.abs(evals[:, None] - evals[None, :])
+    bandwidth = float(np.max(np.where(weight >= BANDWIDTH_CUTOFF * weight.max(), gaps, 0.0)))
+    reduced = _ReducedCharging(
+        jnp.asarray(evals), jnp.asarray(phi), jnp.asarray(coupling), jnp.asarray(h0[0])
+    )
+    return reduced, bandwidth
+
+
+def charge_symmetric(model: dict, t_max, *, times=None, n_grid: int | None = None) -> _charging.ChargeFigures:
+    """Charge a permutation-symmetric spin-chain battery exactly in its (N+1)-dim Dicke subspace.
+
+    Args:
+        model: keyword arguments of `spin_chain_battery` (`n` required).
+        t_max: end of the window (0, t_max] for the maxima, > 0.
+        times: optional non-negative sorted times for W, P and ergotropy curves.
+        n_grid: grid before refinement; default resolves the fastest frequency present in W(t).
+
+    Returns:
+        `ChargeFigures` (the fields of `merit.ChargeResult`). Differentiable in g, alpha,
+        field and omega (and t_max); under a transformation every eigenstate is kept.
+    """
+    battery = symmetric_battery(model)
+    _checks.positive("t_max", t_max)
+    if times is not None:
+        _checks.time_grid("times", times)
+        times = jnp.asarray(times, dtype=jnp.result_type(float))
+    if n_grid is not None:
+        n_grid = _checks.integer_at_least("n_grid", n_grid, 2)
+    t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
+    if _checks.is_traced((battery, t_max)):
+        return _charge(battery, t_max, times, n_grid or _charging.GRID_WHEN_TRACED)
+    reduced, bandwidth = _reduced(battery)
+    if n_grid is None:
+        n_grid = _charging.grid_size(bandwidth, float(t_max))
+    return _charge_reduced(reduced, t_max, times, n_grid, battery.ground_energy)
