@@ -16,6 +16,8 @@ into the shared output folder, and process 0 assembles the result after a barrie
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
@@ -251,23 +253,40 @@ def _chunk(n: int, n_grid: int, n_points: int, chunk: int | None, n_devices: int
     return math.ceil(chunk / n_devices) * n_devices
 
 
-def point_figures(fixed: Mapping, names: tuple[str, ...], n_grid: int, row) -> jax.Array:
-    """The QUANTITIES (in that order) at one point; row = (swept values..., t_max)."""
-    battery = _battery(fixed, names, row)
-    charging = _prepare(battery)
+def prepare_point(fixed: Mapping, names: tuple[str, ...], row):
+    """The battery at one point with its charging Hamiltonian diagonalised."""
+    return _prepare(_battery(fixed, names, row))
+
+
+def point_figures(charging, n_grid: int, row) -> jax.Array:
+    """The QUANTITIES (in that order) at one prepared point; row = (swept values..., t_max)."""
     p_max, t_power, w_max, t_work = _maxima(charging, row[-1], n_grid)
-    ergotropy = p_max * t_power + charging.initial_energy() - ground_energy(battery.energy)
+    e_ground = ground_energy(charging.battery.energy)
+    ergotropy = p_max * t_power + charging.initial_energy() - e_ground
     return jnp.stack([p_max, t_power, w_max, t_work, ergotropy])
 
 
 def _batch_function(plan: SweepPlan, devices: Sequence):
-    """jit(vmap(point_figures)) over a chunk's rows, sharded over `devices`."""
-    batch = jax.vmap(lambda row: point_figures(plan.model, plan.names, plan.n_grid, row))
+    """vmap over a chunk's rows, sharded over `devices` (compiled once per model and grid)."""
+    key = (json.dumps(plan.model, sort_keys=True), plan.names, plan.n_grid, tuple(devices))
+    prepare, figures = _compiled(key)
+    return lambda rows: figures(prepare(rows), rows)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(key):
+    """Two compiled stages: decompositions, then maxima (one XLA program ran the loops far slower)."""
+    model_json, names, n_grid, devices = key
+    model = json.loads(model_json)
+    stages = (
+        jax.vmap(lambda row: prepare_point(model, names, row)),
+        jax.vmap(lambda charging, row: point_figures(charging, n_grid, row)),
+    )
     if len(devices) == 1:
-        return jax.jit(batch)
+        return tuple(jax.jit(stage) for stage in stages)
     mesh = Mesh(np.asarray(devices), ("points",))
     spec = PartitionSpec("points")
-    return jax.jit(jax.shard_map(batch, mesh=mesh, in_specs=spec, out_specs=spec))
+    return tuple(jax.jit(jax.shard_map(stage, mesh=mesh, in_specs=spec, out_specs=spec)) for stage in stages)
 
 
 def _padded(rows: np.ndarray, size: int) -> np.ndarray:
