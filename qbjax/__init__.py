@@ -6,6 +6,9 @@ Precision follows JAX: call `jax.config.update("jax_enable_x64", True)` for floa
 
 from ._checks import ArgumentError as ArgumentError
 from .charger import resource_series as resource_series
+from .krylov_merit import KrylovChargeResult as KrylovChargeResult
+from .krylov_merit import charge_krylov as charge_krylov
+from .krylov_merit import work_krylov as work_krylov
 from .merit import ChargeResult as ChargeResult
 from .merit import charge as charge
 from .merit import ground_energy as ground_energy
@@ -40,7 +43,9 @@ from .propagate import charge_meanfield as charge_meanfield
 from .propagate import charge_symmetric as charge_symmetric
 from .propagate import evolve as evolve
 from .propagate import evolve_expm as evolve_expm
+from .propagate import evolve_krylov as evolve_krylov
 from .propagate import evolve_meanfield as evolve_meanfield
+from .propagate import matfree as matfree
 from .propagate import symmetric_applies as symmetric_applies
 from .resources import bell as bell
 from .resources import bell_normalized as bell_normalized

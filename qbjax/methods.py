@@ -17,8 +17,18 @@ from .models import spin_chain_battery
 
 ChargeEngine = Callable[..., ChargeResult]
 
+# Above this size a dense diagonalisation (O(8^N) time) loses to Krylov blocks (O(2^N) per product).
+DENSE_MAX_N = 12
+
+
 def _dense(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
     return charge(spin_chain_battery(**model), t_max, times=times, n_grid=n_grid)
+
+
+def _krylov(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
+    from .krylov_merit import charge_krylov
+
+    return charge_krylov(spin_chain_battery(**model), t_max, times=times, n_grid=n_grid)
 
 
 def _symmetric(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
@@ -35,14 +45,23 @@ def _meanfield(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
 
 METHODS: dict[str, ChargeEngine] = {
     "dense": _dense,
+    "krylov": _krylov,
     "symmetric": _symmetric,
     "meanfield": _meanfield,
 }
 
 
 def choose_method(model: dict) -> str:
-    """The method used for `method="auto"`: dense whenever its matrices fit in memory."""
-    return "dense"
+    """The method used for `method="auto"`: dense when N <= DENSE_MAX_N and its matrices fit
+    in memory; else the exact symmetric subspace when the model is permutation-symmetric
+    (uniform all-to-all coupling, D = 0); else the matrix-free Krylov engine."""
+    from .propagate.dense import dense_memory_bytes
+    from .propagate.symmetric import symmetric_applies
+
+    n = model.get("n", 1)
+    if n <= DENSE_MAX_N and dense_memory_bytes(n) <= _checks.available_memory_bytes():
+        return "dense"
+    return "symmetric" if symmetric_applies(model) else "krylov"
 
 
 def charge_model(model: dict, t_max, *, times=None, n_grid=None, method: str = "auto"):

@@ -44,6 +44,8 @@ def run(args) -> int:
         "t_max_work": float(result.t_max_work),
         "initial_energy": float(result.initial_energy),
     }
+    if getattr(result, "error_estimate", None) is not None:  # Krylov: estimated state error (norm)
+        report["error_estimate"] = float(result.error_estimate)
     if args.times is not None:
         report["ground_energy"] = float(result.ground_energy)
         for key in ("times", "work", "power", "ergotropy"):

@@ -6,6 +6,14 @@ from .dense import dense_memory_bytes as dense_memory_bytes
 from .dense import evolve as evolve
 from .dense import evolve_expm as evolve_expm
 from .dense import spectrum as spectrum
+from .krylov import KrylovStates as KrylovStates
+from .krylov import check_krylov_fits as check_krylov_fits
+from .krylov import evolve_krylov as evolve_krylov
+from .krylov import krylov_memory_bytes as krylov_memory_bytes
+from .krylov import spectral_width as spectral_width
+from .matfree import MatFreeH as MatFreeH
+from .matfree import matfree as matfree
+from .matfree import matvec_bytes as matvec_bytes
 from .meanfield import bloch_vectors as bloch_vectors
 from .meanfield import charge_meanfield as charge_meanfield
 from .meanfield import classical_energy as classical_energy
