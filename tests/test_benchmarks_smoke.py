@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["bench_work_curve.py", "bench_dense_kernels.py"])
+@pytest.mark.parametrize("script", ["bench_work_curve.py", "bench_dense_kernels.py", "bench_sweep.py"])
 def test_benchmark_smoke_run(script, tmp_path):
     out = tmp_path / "result.json"
     run = subprocess.run(
