@@ -10,12 +10,16 @@ length (top-k candidates, a fixed number of bisection steps), so it runs under
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+POINTS_PER_PERIOD = 8  # grid samples per period of the fastest frequency in W(t)
+MIN_GRID = 400
+GRID_WHEN_TRACED = 2048  # grid size when the coefficients have no concrete value yet
 N_CANDIDATES = 3  # grid peaks refined; guards against two peaks of nearly equal height
 N_BISECTIONS = 60  # 2^-60 of a grid spacing: below float64 resolution
 
@@ -63,3 +67,35 @@ def argmax_refined(
     times = jnp.concatenate([refined, grid[jnp.argmax(values)][None]])
     scores = jnp.concatenate([f(refined), jnp.max(values)[None]])
     return jax.lax.stop_gradient(times[jnp.argmax(scores)])
+
+
+def grid_size(bandwidth: float, t_max: float) -> int:
+    """POINTS_PER_PERIOD samples per period of the fastest angular frequency `bandwidth` of W(t)."""
+    return max(MIN_GRID, math.ceil(POINTS_PER_PERIOD * bandwidth * t_max / (2 * math.pi)))
+
+
+def window_maxima(curve, e0, t_max, n_grid: int, dtype):
+    """(P_max, T*, W_max, T_W) over (0, t_max] for any engine's energy curve.
+
+    Args:
+        curve: a pytree with `curve.energy(times) -> <H0>_t` (differentiable).
+        e0: <H0> at t = 0.
+        t_max: end of the window; n_grid: samples before refinement.
+
+    The argmaxes are found on frozen data (no gradient); the work is then evaluated
+    there with gradient (envelope theorem). A boundary maximum moves with t_max.
+    """
+    frozen, e0_frozen, t_end = jax.lax.stop_gradient((curve, e0, t_max))
+    # t_end * (k / n): the last point is exactly t_end (k/n = 1), which boundary detection relies on
+    grid = t_end * (jnp.arange(1, n_grid + 1, dtype=dtype) / n_grid)
+    work_grid = frozen.energy(grid) - e0_frozen
+
+    def work_fn(t):
+        return frozen.energy(t) - e0_frozen
+
+    t_power = argmax_refined(lambda t: work_fn(t) / t, grid, work_grid / grid)
+    t_work = argmax_refined(work_fn, grid, work_grid)
+    t_power = jnp.where(t_power == t_end, t_max, t_power)
+    t_work = jnp.where(t_work == t_end, t_max, t_work)
+    work = curve.energy(jnp.stack([t_power, t_work])) - e0
+    return work[0] / t_power, t_power, work[1], t_work

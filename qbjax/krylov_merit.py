@@ -20,7 +20,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from . import _checks
-from ._maximize import argmax_refined
+from ._maximize import window_maxima
 from .merit import ChargeResult, _check_window
 from .models import Battery
 from .propagate.krylov import (
@@ -50,24 +50,8 @@ def _charge(battery: Battery, t_max, t_end, times, n_grid: int, blocks: int, con
     e0 = jnp.real(jnp.vdot(psi0, h0_psi0))
     data, err = march_blocks(h, h0, psi0, t_end, blocks, config)
 
-    # Maxima: grid and bisection on frozen data (no gradient), then the envelope theorem.
-    frozen = jax.lax.stop_gradient(data)
-    e0_frozen = jax.lax.stop_gradient(e0)
-    window = jax.lax.stop_gradient(t_max)
-    grid = window * (jnp.arange(1, n_grid + 1, dtype=window.dtype) / n_grid)
-    work_grid = frozen.energy(grid) - e0_frozen
-
-    def work_fn(t):
-        return frozen.energy(t) - e0_frozen
-
-    t_power = argmax_refined(lambda t: work_fn(t) / t, grid, work_grid / grid)
-    t_work = argmax_refined(work_fn, grid, work_grid)
-    t_power = jnp.where(t_power == window, t_max, t_power)
-    t_work = jnp.where(t_work == window, t_max, t_work)
-    work_at = data.energy(jnp.stack([t_power, t_work])) - e0
-    result = KrylovChargeResult(
-        work_at[0] / t_power, t_power, work_at[1], t_work, e0, error_estimate=jax.lax.stop_gradient(err)
-    )
+    p_max, t_power, w_max, t_work = window_maxima(data, e0, t_max, n_grid, jnp.result_type(float))
+    result = KrylovChargeResult(p_max, t_power, w_max, t_work, e0, error_estimate=jax.lax.stop_gradient(err))
     if times is None:
         return result
     work = data.energy(times) - e0

@@ -14,8 +14,6 @@ envelope theorem their gradient is the partial derivative at the fixed optimum.
 
 from __future__ import annotations
 
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -23,14 +21,10 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from . import _checks
-from ._maximize import argmax_refined
+from ._maximize import GRID_WHEN_TRACED, grid_size, window_maxima
 from .models import Battery
 from .propagate.dense import Spectrum, check_dense_fits, chunk_size, spectral_states, spectrum
 from .terms import apply, dense, diagonal, expectation, is_diagonal, norm_bound
-
-POINTS_PER_PERIOD = 8  # grid samples per period of the fastest frequency in W(t)
-MIN_GRID = 400
-GRID_WHEN_TRACED = 2048  # grid size when the coefficients have no concrete value yet
 
 
 class _Charging(eqx.Module):
@@ -97,30 +91,12 @@ def default_grid(battery: Battery, t_max) -> int:
     """
     if _checks.is_traced((battery.charging.coeffs, t_max)):
         return GRID_WHEN_TRACED
-    width = 2.0 * float(np.max(np.asarray(norm_bound(battery.charging))))
-    n = math.ceil(POINTS_PER_PERIOD * width * float(t_max) / (2 * math.pi))
-    return max(MIN_GRID, n)
+    return grid_size(2.0 * float(np.max(np.asarray(norm_bound(battery.charging)))), float(t_max))
 
 
 def _maxima(c: _Charging, t_max, n_grid: int):
     """(P_max, T*, W_max, T_W) over (0, t_max]."""
-    frozen = jax.lax.stop_gradient(c)
-    t_end = jax.lax.stop_gradient(t_max)
-    # t_end * (k / n): the last point is exactly t_end (k/n = 1), which boundary detection relies on
-    grid = t_end * (jnp.arange(1, n_grid + 1, dtype=c.eig.evals.dtype) / n_grid)
-    e0 = frozen.initial_energy()
-    work_grid = frozen.energy(grid) - e0
-
-    def work_fn(t):
-        return frozen.energy(t) - e0
-
-    t_power = argmax_refined(lambda t: work_fn(t) / t, grid, work_grid / grid)
-    t_work = argmax_refined(work_fn, grid, work_grid)
-    # Boundary maxima move with the window, so let them carry the gradient in t_max.
-    t_power = jnp.where(t_power == t_end, t_max, t_power)
-    t_work = jnp.where(t_work == t_end, t_max, t_work)
-    work = _work(c, jnp.stack([t_power, t_work]))
-    return work[0] / t_power, t_power, work[1], t_work
+    return window_maxima(c, c.initial_energy(), t_max, n_grid, c.eig.evals.dtype)
 
 
 class ChargeResult(eqx.Module):

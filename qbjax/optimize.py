@@ -28,7 +28,8 @@ import numpy as np
 import optax
 
 from . import _checks
-from .merit import MIN_GRID, POINTS_PER_PERIOD, _maxima, _prepare
+from ._maximize import grid_size
+from .merit import _maxima, _prepare
 from .models import spin_chain_battery
 from .terms import norm_bound
 
@@ -138,7 +139,7 @@ def _corner_grid(objective: _Objective) -> int:
         params = objective.params(jnp.array(corner))
         bound = float(norm_bound(objective.battery(params).charging))
         widths.append(2.0 * bound * float(objective.window(params)))
-    return max(MIN_GRID, math.ceil(POINTS_PER_PERIOD * max(widths) / (2 * math.pi)))
+    return grid_size(max(widths), 1.0)
 
 
 def _latin_hypercube(starts: int, k: int, seed: int) -> np.ndarray:

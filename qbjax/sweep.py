@@ -28,7 +28,8 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from . import _checks, sweep_store
-from .merit import MIN_GRID, POINTS_PER_PERIOD, _maxima, _prepare, ground_energy
+from ._maximize import grid_size
+from .merit import _maxima, _prepare, ground_energy
 from .models import spin_chain_battery
 from .propagate.dense import _CHUNK_BYTES, check_dense_fits, dense_memory_bytes
 from .terms import norm_bound
@@ -240,8 +241,7 @@ def _battery(fixed: Mapping, names: tuple[str, ...], row):
 def _default_n_grid(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray) -> int:
     """The largest grid `charge` would choose at any point (merit.default_grid, vectorised)."""
     bound = jax.vmap(lambda row: norm_bound(_battery(fixed, names, row).charging))(jnp.asarray(rows))
-    periods = 2.0 * np.asarray(bound) * rows[:, -1] / (2 * math.pi)
-    return max(MIN_GRID, math.ceil(POINTS_PER_PERIOD * float(np.max(periods))))
+    return grid_size(float(np.max(2.0 * np.asarray(bound) * rows[:, -1])), 1.0)
 
 
 def _chunk(n: int, n_grid: int, n_points: int, chunk: int | None, n_devices: int) -> int:

@@ -9,18 +9,14 @@ never import `merit`; `methods` packs the result into a `merit.ChargeResult`.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple, Protocol
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._maximize import argmax_refined
+from .._maximize import GRID_WHEN_TRACED, grid_size, window_maxima
 
-POINTS_PER_PERIOD = 8  # grid samples per period of the fastest frequency in W(t) (as in merit)
-MIN_GRID = 400
-GRID_WHEN_TRACED = 2048  # grid size when the coefficients have no concrete value yet
+__all__ = ["GRID_WHEN_TRACED", "grid_size"]  # the engines' grid rule, shared with merit
 
 
 class EnergyCurve(Protocol):
@@ -48,32 +44,9 @@ class ChargeFigures(NamedTuple):
     ergotropy: Float[Array, " T"] | None = None
 
 
-def grid_size(bandwidth: float, t_max: float) -> int:
-    """POINTS_PER_PERIOD samples per period of the fastest angular frequency `bandwidth`."""
-    return max(MIN_GRID, math.ceil(POINTS_PER_PERIOD * bandwidth * t_max / (2 * math.pi)))
-
-
 def maxima(c: EnergyCurve, t_max, n_grid: int, dtype) -> tuple[Array, Array, Array, Array]:
-    """(P_max, T*, W_max, T_W) over (0, t_max], as `merit._maxima`.
-
-    The argmax carries no gradient; the values are evaluated there with gradient
-    (envelope theorem), and a boundary maximum moves with t_max.
-    """
-    frozen = jax.lax.stop_gradient(c)
-    t_end = jax.lax.stop_gradient(t_max)
-    grid = t_end * (jnp.arange(1, n_grid + 1, dtype=dtype) / n_grid)
-    e0 = frozen.initial_energy()
-    work_grid = frozen.energy(grid) - e0
-
-    def work_fn(t):
-        return frozen.energy(t) - e0
-
-    t_power = argmax_refined(lambda t: work_fn(t) / t, grid, work_grid / grid)
-    t_work = argmax_refined(work_fn, grid, work_grid)
-    t_power = jnp.where(t_power == t_end, t_max, t_power)
-    t_work = jnp.where(t_work == t_end, t_max, t_work)
-    work = c.energy(jnp.stack([t_power, t_work])) - c.initial_energy()
-    return work[0] / t_power, t_power, work[1], t_work
+    """(P_max, T*, W_max, T_W) over (0, t_max], as `merit._maxima`."""
+    return window_maxima(c, c.initial_energy(), t_max, n_grid, dtype)
 
 
 def figures(c: EnergyCurve, t_max, n_grid: int, times, ground_energy, dtype) -> ChargeFigures:
