@@ -46,12 +46,17 @@ def plot_resources(series: dict, path: str | Path, title: str = "") -> None:
         "first_order_coherence",
     ):
         top.plot(times, np.asarray(series[key]), label=key)
-    top.set(xlabel="time t", ylabel="value", title="Along the evolution")
+    top.set(xlabel="time t  [1/omega_b]", ylabel="value", title="Along the evolution")
     top.legend(fontsize="small", ncol=4)
     scatter = None
     for k, (key, label) in enumerate(SCATTER.items()):
         ax = fig.add_subplot(grid[1 + k // 4, k % 4])
         scatter = ax.scatter(np.asarray(series[key]), capacity, c=times, s=8, cmap="viridis")
+        values = np.asarray(series[key])
+        if np.ptp(values) <= 1e-9 * max(
+            1.0, float(np.max(np.abs(values)))
+        ):  # constant: do not zoom into round-off
+            ax.set_xlim(values[0] - 0.1, values[0] + 0.1)
         r = pearson(np.asarray(series[key]), capacity)
         rho = spearman(np.asarray(series[key]), capacity)
         ax.set(
@@ -60,7 +65,7 @@ def plot_resources(series: dict, path: str | Path, title: str = "") -> None:
             title=f"Pearson {r:+.2f}, Spearman {rho:+.2f}" if np.isfinite(r) else "constant: no correlation",
         )
     if scatter is not None:
-        fig.colorbar(scatter, ax=fig.axes[1:], label="time t", shrink=0.6)
+        fig.colorbar(scatter, ax=fig.axes[1:], label="time t  [1/omega_b]", shrink=0.6)
     if title:
         fig.suptitle(title, fontsize="medium")
     fig.savefig(path, dpi=100)
