@@ -9,7 +9,6 @@ from .charger import resource_series as resource_series
 from .krylov_merit import KrylovChargeResult as KrylovChargeResult
 from .krylov_merit import charge_krylov as charge_krylov
 from .krylov_merit import work_krylov as work_krylov
-from .merit import ChargeResult as ChargeResult
 from .merit import charge as charge
 from .merit import ground_energy as ground_energy
 from .merit import max_power as max_power
@@ -61,6 +60,7 @@ from .resources import steering as steering
 from .resources import steering_normalized as steering_normalized
 from .resources import texture as texture
 from .resources import texture_grand_sum as texture_grand_sum
+from .result import ChargeResult as ChargeResult
 from .sweep import SweepResult as SweepResult
 from .sweep import plan_sweep as plan_sweep
 from .sweep import run_sweep as run_sweep

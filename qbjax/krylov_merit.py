@@ -21,7 +21,7 @@ from jaxtyping import Array, Float
 
 from . import _checks
 from ._maximize import window_maxima
-from .merit import ChargeResult, _check_window
+from .merit import _check_window
 from .models import Battery
 from .propagate.krylov import (
     DEFAULT_KRYLOV_DIM,
@@ -34,6 +34,7 @@ from .propagate.krylov import (
     march_blocks,
 )
 from .propagate.matfree import matfree
+from .result import ChargeResult
 
 
 class KrylovChargeResult(ChargeResult):

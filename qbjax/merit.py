@@ -24,6 +24,7 @@ from . import _checks
 from ._maximize import GRID_WHEN_TRACED, grid_size, window_maxima
 from .models import Battery
 from .propagate.dense import Spectrum, check_dense_fits, chunk_size, spectral_states, spectrum
+from .result import ChargeResult
 from .terms import apply, dense, diagonal, expectation, is_diagonal, norm_bound
 
 
@@ -97,21 +98,6 @@ def default_grid(battery: Battery, t_max) -> int:
 def _maxima(c: _Charging, t_max, n_grid: int):
     """(P_max, T*, W_max, T_W) over (0, t_max]."""
     return window_maxima(c, c.initial_energy(), t_max, n_grid, c.eig.evals.dtype)
-
-
-class ChargeResult(eqx.Module):
-    """Everything `charge` computes. Curves are None unless `times` was given."""
-
-    max_power: Float[Array, ""]
-    t_max_power: Float[Array, ""]
-    max_work: Float[Array, ""]
-    t_max_work: Float[Array, ""]
-    initial_energy: Float[Array, ""]
-    ground_energy: Float[Array, ""] | None = None
-    times: Float[Array, " T"] | None = None
-    work: Float[Array, " T"] | None = None
-    power: Float[Array, " T"] | None = None
-    ergotropy: Float[Array, " T"] | None = None
 
 
 _prepare_jit = eqx.filter_jit(_prepare)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import _checks
-from .merit import ChargeResult, charge
+from .merit import charge
 from .models import spin_chain_battery
+from .result import ChargeResult
 
 ChargeEngine = Callable[..., ChargeResult]
 
@@ -34,13 +35,13 @@ def _krylov(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
 def _symmetric(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
     from .propagate.symmetric import charge_symmetric
 
-    return ChargeResult(*charge_symmetric(model, t_max, times=times, n_grid=n_grid))
+    return charge_symmetric(model, t_max, times=times, n_grid=n_grid)
 
 
 def _meanfield(model: dict, t_max, *, times=None, n_grid=None) -> ChargeResult:
     from .propagate.meanfield import charge_meanfield
 
-    return ChargeResult(*charge_meanfield(model, t_max, times=times, n_grid=n_grid))
+    return charge_meanfield(model, t_max, times=times, n_grid=n_grid)
 
 
 METHODS: dict[str, ChargeEngine] = {
@@ -74,3 +75,24 @@ def charge_model(model: dict, t_max, *, times=None, n_grid=None, method: str = "
     if method == "auto":
         method = choose_method(model)
     return METHODS[method](model, t_max, times=times, n_grid=n_grid), method
+
+
+def charge_report(model: dict, method: str, t_max, result: ChargeResult) -> dict:
+    """The JSON object of `qbjax charge --json`: the model, the method, the window and the result."""
+    report = {
+        **model,
+        "method": method,
+        "t_max": t_max,
+        "max_power": float(result.max_power),
+        "t_max_power": float(result.t_max_power),
+        "max_work": float(result.max_work),
+        "t_max_work": float(result.t_max_work),
+        "initial_energy": float(result.initial_energy),
+    }
+    if getattr(result, "error_estimate", None) is not None:  # Krylov: estimated state error (norm)
+        report["error_estimate"] = float(result.error_estimate)
+    if result.times is not None:
+        report["ground_energy"] = float(result.ground_energy)
+        for key in ("times", "work", "power", "ergotropy"):
+            report[key] = [float(x) for x in getattr(result, key)]
+    return report

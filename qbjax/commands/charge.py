@@ -29,27 +29,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..methods import charge_model
+    from ..methods import charge_model, charge_report
 
     t_max = default_t_max(args.t_max, args.omega)
     model = model_kwargs(args)
     result, method = charge_model(model, t_max, times=args.times, n_grid=args.n_grid, method=args.method)
-    report = {
-        **model,
-        "method": method,
-        "t_max": t_max,
-        "max_power": float(result.max_power),
-        "t_max_power": float(result.t_max_power),
-        "max_work": float(result.max_work),
-        "t_max_work": float(result.t_max_work),
-        "initial_energy": float(result.initial_energy),
-    }
-    if getattr(result, "error_estimate", None) is not None:  # Krylov: estimated state error (norm)
-        report["error_estimate"] = float(result.error_estimate)
-    if args.times is not None:
-        report["ground_energy"] = float(result.ground_energy)
-        for key in ("times", "work", "power", "ergotropy"):
-            report[key] = [float(x) for x in getattr(result, key)]
+    report = charge_report(model, method, t_max, result)
     print(json.dumps(report) if args.json else _table(report))
     return 0
 

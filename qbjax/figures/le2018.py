@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _checks
-from ..methods import charge_model
+from ..methods import charge_model, charge_report
 
 FIELD = 1.0
 X_STAR = 1.1655611852072112  # tan x = 2x: the single spin's T* = X_STAR / omega
@@ -41,21 +41,7 @@ def point(model: dict, *, method: str = "auto", t_max: float | None = None, time
     if t_max is None:
         t_max = 2 * math.pi / abs(model["omega"])
     result, used = charge_model(model, t_max, times=times, method=method)
-    report = {
-        **model,
-        "method": used,
-        "t_max": t_max,
-        "max_power": float(result.max_power),
-        "t_max_power": float(result.t_max_power),
-        "max_work": float(result.max_work),
-        "t_max_work": float(result.t_max_work),
-        "initial_energy": float(result.initial_energy),
-    }
-    if times is not None:
-        report["ground_energy"] = float(result.ground_energy)
-        for key in ("times", "work", "power", "ergotropy"):
-            report[key] = [float(x) for x in getattr(result, key)]
-    return report
+    return charge_report(model, used, t_max, result)
 
 
 def _write(out: Path, name: str, data: dict, fig) -> dict:

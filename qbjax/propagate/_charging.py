@@ -4,17 +4,18 @@ The symmetric-subspace and mean-field engines compute <H0>_t their own way; this
 turns such a curve into P_max, T*, W_max and the W(t), P(t), ergotropy(t) curves with the
 same grid + bisection refinement as `merit` (`_maximize.argmax_refined`), so every engine
 reaches the same accuracy. It sits in `propagate` (below `merit`) so that these engines
-never import `merit`; `methods` packs the result into a `merit.ChargeResult`.
+never import `merit`; every engine returns a `ChargeResult`.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._maximize import GRID_WHEN_TRACED, grid_size, window_maxima
+from ..result import ChargeResult
 
 __all__ = ["GRID_WHEN_TRACED", "grid_size"]  # the engines' grid rule, shared with merit
 
@@ -29,35 +30,20 @@ class EnergyCurve(Protocol):
     def initial_rate(self) -> Float[Array, ""]: ...
 
 
-class ChargeFigures(NamedTuple):
-    """The fields of `merit.ChargeResult`, in the same order and meaning."""
-
-    max_power: Float[Array, ""]
-    t_max_power: Float[Array, ""]
-    max_work: Float[Array, ""]
-    t_max_work: Float[Array, ""]
-    initial_energy: Float[Array, ""]
-    ground_energy: Float[Array, ""] | None = None
-    times: Float[Array, " T"] | None = None
-    work: Float[Array, " T"] | None = None
-    power: Float[Array, " T"] | None = None
-    ergotropy: Float[Array, " T"] | None = None
-
-
 def maxima(c: EnergyCurve, t_max, n_grid: int, dtype) -> tuple[Array, Array, Array, Array]:
     """(P_max, T*, W_max, T_W) over (0, t_max], as `merit._maxima`."""
     return window_maxima(c, c.initial_energy(), t_max, n_grid, dtype)
 
 
-def figures(c: EnergyCurve, t_max, n_grid: int, times, ground_energy, dtype) -> ChargeFigures:
+def figures(c: EnergyCurve, t_max, n_grid: int, times, ground_energy, dtype) -> ChargeResult:
     """Maxima over (0, t_max], plus W, P and ergotropy on `times` when given."""
     p_max, t_p, w_max, t_w = maxima(c, t_max, n_grid, dtype)
     e0 = c.initial_energy()
     if times is None:
-        return ChargeFigures(p_max, t_p, w_max, t_w, e0)
+        return ChargeResult(p_max, t_p, w_max, t_w, e0)
     work = c.energy(times) - e0
     positive = times > 0
     power = jnp.where(positive, work / jnp.where(positive, times, 1.0), c.initial_rate())
-    return ChargeFigures(
+    return ChargeResult(
         p_max, t_p, w_max, t_w, e0, ground_energy, times, work, power, work + e0 - ground_energy
     )

@@ -29,6 +29,7 @@ from jaxtyping import Array, Complex, Float
 
 from .. import _checks
 from ..models import spin_chain_battery
+from ..result import ChargeResult
 from ..terms import PAULI_LETTERS, PauliSum
 from . import _charging
 
@@ -226,7 +227,7 @@ def classical_ground_energy(h: PauliSum, n_starts: int = 6, seed: int = 0) -> fl
     return best
 
 
-def charge_meanfield(model: dict, t_max, *, times=None, n_grid: int | None = None) -> _charging.ChargeFigures:
+def charge_meanfield(model: dict, t_max, *, times=None, n_grid: int | None = None) -> ChargeResult:
     """Charge the mean-field (classical) version of a spin-chain battery.
 
     Args:
@@ -238,7 +239,7 @@ def charge_meanfield(model: dict, t_max, *, times=None, n_grid: int | None = Non
             precession rate, rounded up to a power of two.
 
     Returns:
-        `ChargeFigures` (the fields of `merit.ChargeResult`).
+        a `ChargeResult`.
     """
     battery = spin_chain_battery(**model)
     _checks.positive("t_max", t_max)

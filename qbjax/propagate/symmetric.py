@@ -32,6 +32,7 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from ..models import COUPLINGS, PROTOCOLS, spin_chain_battery
+from ..result import ChargeResult
 from ..terms import complex_dtype
 from . import _charging
 from .dense import chunk_size, spectral_states
@@ -301,7 +302,7 @@ def _reduced(battery: SymmetricBattery) -> tuple[_ReducedCharging, float]:
     return reduced, bandwidth
 
 
-def charge_symmetric(model: dict, t_max, *, times=None, n_grid: int | None = None) -> _charging.ChargeFigures:
+def charge_symmetric(model: dict, t_max, *, times=None, n_grid: int | None = None) -> ChargeResult:
     """Charge a permutation-symmetric spin-chain battery exactly in its (N+1)-dim Dicke subspace.
 
     Args:
@@ -311,7 +312,7 @@ def charge_symmetric(model: dict, t_max, *, times=None, n_grid: int | None = Non
         n_grid: grid before refinement; default resolves the fastest frequency present in W(t).
 
     Returns:
-        `ChargeFigures` (the fields of `merit.ChargeResult`). Differentiable in g, alpha,
+        a `ChargeResult`. Differentiable in g, alpha,
         field and omega (and t_max); under a transformation every eigenstate is kept.
     """
     battery = symmetric_battery(model)
