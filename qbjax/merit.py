@@ -23,9 +23,9 @@ from jaxtyping import Array, Complex, Float
 from . import _checks
 from ._maximize import GRID_WHEN_TRACED, grid_size, window_maxima
 from .models import Battery
-from .propagate.dense import Spectrum, check_dense_fits, chunk_size, spectral_states, spectrum
+from .propagate.dense import Spectrum, _rotation, check_dense_fits, chunk_size, spectral_states, spectrum
 from .result import ChargeResult
-from .terms import apply, dense, diagonal, expectation, is_diagonal, norm_bound
+from .terms import apply, complex_dtype, dense, diagonal, expectation, is_diagonal, norm_bound
 
 
 class _Charging(eqx.Module):
@@ -35,20 +35,15 @@ class _Charging(eqx.Module):
     h_matrix: Array
     eig: Spectrum
     psi0: Complex[Array, " d"]
+    h0_matrix: Array  # the energy H0 as a complex matrix: <H0> of many states is one product
 
     def energy(self, times: Float[Array, " T"]) -> Float[Array, " T"]:
-        """<H0>_t, for blocks of times at once (one matrix product per block), memory bounded."""
-        h0 = self.battery.energy
+        """<H0>_t, differentiable in every parameter (divided-difference JVP of the evolution)."""
 
-        def block(ts):
-            states = spectral_states(self.h_matrix, self.psi0, ts, self.eig.evals, self.eig.evecs)
-            return jax.vmap(lambda psi: expectation(h0, psi))(states)
+        def states(ts):
+            return spectral_states(self.h_matrix, self.psi0, ts, self.eig.evals, self.eig.evecs)
 
-        n, d = times.shape[0], self.psi0.shape[0]
-        size = chunk_size(n, 16 * d * (len(h0.terms) + 2))
-        blocks = -(-n // size)
-        padded = jnp.concatenate([times, jnp.broadcast_to(times[-1:], (blocks * size - n,))])
-        return jax.lax.map(block, padded.reshape(blocks, size)).reshape(-1)[:n]
+        return _energies(self.h0_matrix, states, times)
 
     def initial_energy(self) -> Float[Array, ""]:
         return expectation(self.battery.energy, self.psi0)
@@ -60,12 +55,53 @@ class _Charging(eqx.Module):
         return -2.0 * jnp.imag(jnp.vdot(h_psi, h0_psi))
 
 
+def _energies(h0_matrix, states_at, times: Float[Array, " T"]) -> Float[Array, " T"]:
+    """<H0> on the states `states_at(block of times)`, a block per matrix product, memory bounded."""
+    n, d = times.shape[0], h0_matrix.shape[0]
+    size = chunk_size(n, 16 * d * 3)
+    blocks = -(-n // size)
+    padded = jnp.concatenate([times, jnp.broadcast_to(times[-1:], (blocks * size - n,))])
+
+    def block(ts):
+        states = states_at(ts)
+        return jnp.real(jnp.sum(states.conj() * (states @ h0_matrix.T), axis=-1))
+
+    return jax.lax.map(block, padded.reshape(blocks, size)).reshape(-1)[:n]
+
+
+class _SearchCurve(eqx.Module):
+    """<H0>_t from a fixed decomposition, for locating maxima (time derivatives only).
+
+    psi(t) = V (exp(-i E t) * a) with a = V^dagger psi0 computed once: each time costs
+    one product with V, and plain autodiff gives d/dt. The differentiable path
+    (`_Charging.energy`) recomputes a and carries the parameter-derivative rule.
+    """
+
+    h0_matrix: Array
+    evals: Array
+    evecs: Array
+    amplitudes: Array
+
+    @staticmethod
+    def of(c: _Charging) -> _SearchCurve:
+        c = jax.lax.stop_gradient(c)
+        return _SearchCurve(c.h0_matrix, c.eig.evals, c.eig.evecs, c.eig.evecs.conj().T @ c.psi0)
+
+    def energy(self, times: Float[Array, " T"]) -> Float[Array, " T"]:
+        def states(ts):
+            phases = _rotation(ts[:, None] * self.evals[None, :]).astype(self.evecs.dtype)
+            return (phases * self.amplitudes[None, :]) @ self.evecs.T
+
+        return _energies(self.h0_matrix, states, times)
+
+
 def _prepare(battery: Battery) -> _Charging:
     check_dense_fits(battery.n_sites)
     h_matrix = dense(battery.charging)
     eig = spectrum(h_matrix)
-    psi0 = battery.initial_state().astype(eig.evecs.dtype)
-    return _Charging(battery, h_matrix, eig, psi0)
+    dtype = complex_dtype(eig.evecs.dtype)
+    psi0 = battery.initial_state().astype(dtype)
+    return _Charging(battery, h_matrix, eig, psi0, dense(battery.energy).astype(dtype))
 
 
 def _work(c: _Charging, times) -> Float[Array, " T"]:
@@ -97,7 +133,7 @@ def default_grid(battery: Battery, t_max) -> int:
 
 def _maxima(c: _Charging, t_max, n_grid: int):
     """(P_max, T*, W_max, T_W) over (0, t_max]."""
-    return window_maxima(c, c.initial_energy(), t_max, n_grid, c.eig.evals.dtype)
+    return window_maxima(c, c.initial_energy(), t_max, n_grid, c.eig.evals.dtype, search=_SearchCurve.of(c))
 
 
 _prepare_jit = eqx.filter_jit(_prepare)

@@ -42,7 +42,7 @@ def test_power_at_zero_is_the_initial_rate_and_work_is_quadratic():
 
 
 def test_memory_guard_refuses_before_allocating():
-    assert dense_memory_bytes(12) == 6 * 16 * 4**12
+    assert dense_memory_bytes(12) == 7 * 16 * 4**12  # seven complex d x d matrices at the peak
     with pytest.raises(ValueError, match=r"^n: n = 20 needs about .* allowed range here is 1 <= n <= \d+"):
         check_dense_fits(20)
     battery = qbjax.spin_chain_battery(20)  # building the model is cheap: no matrices yet

@@ -24,9 +24,9 @@ from .. import _checks
 from ..terms import PauliSum, complex_dtype, dense
 
 # d x d complex matrices alive at the peak of a dense run: H, its eigenvectors,
-# LAPACK's workspace (about two more), and V^dagger dH V plus a divided-difference
-# block when differentiating.
-_MATRICES_AT_PEAK = 6
+# LAPACK's workspace (about two more), the energy H0 (for <H0> of many states at
+# once), and V^dagger dH V plus a divided-difference block when differentiating.
+_MATRICES_AT_PEAK = 7
 # Working memory for one chunk of per-time work (states, matrix-free products).
 _CHUNK_BYTES = 2**26
 
