@@ -34,8 +34,8 @@ def _matrix(h) -> Array:
     return dense(h) if isinstance(h, PauliSum) else jnp.asarray(h)
 
 
-def _populations_and_energy(state, h) -> tuple[Float[Array, " d"], Float[Array, " d"], Float[Array, ""]]:
-    """(r descending, e ascending, Tr(rho H)) for a state vector or density matrix."""
+def _validated(state, h) -> tuple[Array, Array]:
+    """(state, H as a matrix), after checking shapes and, for concrete input, physicality."""
     h = _matrix(h)
     state = jnp.asarray(state)
     d = h.shape[-1]
@@ -44,13 +44,19 @@ def _populations_and_energy(state, h) -> tuple[Float[Array, " d"], Float[Array, 
     if state.shape not in ((d,), (d, d)):
         raise _checks.ArgumentError("state", f"must have shape ({d},) or ({d}, {d}), got {state.shape}")
     _check_physical(state, h)
+    return state, h
+
+
+def _populations_and_energy(state, h) -> tuple[Float[Array, " d"], Float[Array, " d"], Float[Array, ""]]:
+    """(r descending, e ascending, Tr(rho H)) for a state vector or density matrix."""
+    state, h = _validated(state, h)
     energies = jnp.linalg.eigvalsh(h)
     if state.ndim == 1:
         dtype = complex_dtype(state.dtype, h.dtype)
         h_psi = h.astype(dtype) @ state.astype(dtype)
         mean = jnp.real(jnp.vdot(state.astype(dtype), h_psi))
         norm = jnp.real(jnp.vdot(state, state))
-        populations = jnp.zeros(d, energies.dtype).at[0].set(norm)
+        populations = jnp.zeros(h.shape[-1], energies.dtype).at[0].set(norm)
         return populations, energies, mean
     dtype = complex_dtype(state.dtype, h.dtype)
     mean = jnp.real(jnp.trace(state.astype(dtype) @ h.astype(dtype)))
@@ -93,14 +99,7 @@ def dephase(state, h) -> Array:
     exp(-iHt) rho exp(iHt). Coherences inside a degenerate eigenspace are kept (energies
     within DEGENERACY_RTOL of the spectral width count as equal). Returns a density matrix.
     """
-    h = _matrix(h)
-    state = jnp.asarray(state)
-    d = h.shape[-1]
-    if h.ndim != 2 or h.shape[0] != d:
-        raise _checks.ArgumentError("h", f"must be a square matrix, got shape {h.shape}")
-    if state.shape not in ((d,), (d, d)):
-        raise _checks.ArgumentError("state", f"must have shape ({d},) or ({d}, {d}), got {state.shape}")
-    _check_physical(state, h)
+    state, h = _validated(state, h)
     dtype = complex_dtype(state.dtype, h.dtype)
     state = state.astype(dtype)
     rho = jnp.outer(state, state.conj()) if state.ndim == 1 else state

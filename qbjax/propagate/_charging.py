@@ -14,6 +14,7 @@ from typing import Protocol
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .. import _checks
 from .._maximize import GRID_WHEN_TRACED, grid_size, window_maxima
 from ..result import ChargeResult
 
@@ -28,6 +29,17 @@ class EnergyCurve(Protocol):
     def initial_energy(self) -> Float[Array, ""]: ...
 
     def initial_rate(self) -> Float[Array, ""]: ...
+
+
+def checked_inputs(t_max, times, n_grid):
+    """Validate the window, the curve times and the grid size; returns (times as an array or None, n_grid)."""
+    _checks.positive("t_max", t_max)
+    if times is not None:
+        _checks.time_grid("times", times)
+        times = jnp.asarray(times, dtype=jnp.result_type(float))
+    if n_grid is not None:
+        n_grid = _checks.integer_at_least("n_grid", n_grid, 2)
+    return times, n_grid
 
 
 def maxima(c: EnergyCurve, t_max, n_grid: int, dtype) -> tuple[Array, Array, Array, Array]:

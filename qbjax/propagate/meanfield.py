@@ -242,12 +242,7 @@ def charge_meanfield(model: dict, t_max, *, times=None, n_grid: int | None = Non
         a `ChargeResult`.
     """
     battery = spin_chain_battery(**model)
-    _checks.positive("t_max", t_max)
-    if times is not None:
-        _checks.time_grid("times", times)
-        times = jnp.asarray(times, dtype=jnp.result_type(float))
-    if n_grid is not None:
-        n_grid = _checks.integer_at_least("n_grid", n_grid, 2)
+    times, n_grid = _charging.checked_inputs(t_max, times, n_grid)
     traced = _checks.is_traced((battery, t_max))
     if n_grid is None:
         # W(t) holds products of two spins' components: up to twice the precession rate

@@ -316,12 +316,7 @@ def charge_symmetric(model: dict, t_max, *, times=None, n_grid: int | None = Non
         field and omega (and t_max); under a transformation every eigenstate is kept.
     """
     battery = symmetric_battery(model)
-    _checks.positive("t_max", t_max)
-    if times is not None:
-        _checks.time_grid("times", times)
-        times = jnp.asarray(times, dtype=jnp.result_type(float))
-    if n_grid is not None:
-        n_grid = _checks.integer_at_least("n_grid", n_grid, 2)
+    times, n_grid = _charging.checked_inputs(t_max, times, n_grid)
     t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
     if _checks.is_traced((battery, t_max)):
         return _charge(battery, t_max, times, n_grid or _charging.GRID_WHEN_TRACED)
