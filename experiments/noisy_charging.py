@@ -21,7 +21,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import qbjax  # noqa: E402
-from qbjax.open import noise_sweep  # noqa: E402
+from qbjax import noise_sweep  # noqa: E402
 
 G, FIELD, ALPHA, OMEGA = 1.0, 1.0, 0.5, 4.0
 

@@ -78,13 +78,18 @@ def one_of(name: str, value: str, allowed: Iterable[str]) -> str:
     return value
 
 
+MAX_TIMES = 2**20  # times of one curve: its states are computed in bounded blocks, its results kept
+
+
 def time_grid(name: str, times):
-    """A 1-D array of finite, non-negative, non-decreasing times."""
+    """A 1-D array of at most MAX_TIMES finite, non-negative, non-decreasing times."""
     if is_traced(times):
         return times
     array = np.asarray(times)
     if array.ndim != 1 or array.size == 0:
         raise ArgumentError(name, f"must be a non-empty 1-D list of times, got shape {array.shape}")
+    if array.size > MAX_TIMES:
+        raise ArgumentError(name, f"at most {MAX_TIMES} times, got {array.size}")
     finite(name, array)
     if np.any(array < 0):
         raise ArgumentError(name, f"must be >= 0, got {float(array.min())!r}")

@@ -17,10 +17,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._checks import ArgumentError, integer_at_least
+
 POINTS_PER_PERIOD = 8  # grid samples per period of the fastest frequency in W(t)
 MIN_GRID = 400
 GRID_WHEN_TRACED = 2048  # grid size when the coefficients have no concrete value yet
 N_CANDIDATES = 3  # grid peaks refined; guards against two peaks of nearly equal height
+# Largest grid: 2^20 samples (8 MiB of times) keep a window's search within memory and minutes.
+MAX_GRID = 2**20
 N_BISECTIONS = 48  # 2^-48 (4e-15) of a grid spacing: at float64 resolution of T* when T* >= a spacing
 
 
@@ -70,8 +74,28 @@ def argmax_refined(
 
 
 def grid_size(bandwidth: float, t_max: float) -> int:
-    """POINTS_PER_PERIOD samples per period of the fastest angular frequency `bandwidth` of W(t)."""
-    return max(MIN_GRID, math.ceil(POINTS_PER_PERIOD * bandwidth * t_max / (2 * math.pi)))
+    """POINTS_PER_PERIOD samples per period of the fastest angular frequency `bandwidth` of W(t).
+
+    Raises ArgumentError("t_max") when that exceeds MAX_GRID: such a window holds more than
+    MAX_GRID / POINTS_PER_PERIOD oscillations, too many to search for the global maximum.
+    """
+    periods = bandwidth * t_max / (2 * math.pi)
+    if not POINTS_PER_PERIOD * periods <= MAX_GRID:
+        raise ArgumentError(
+            "t_max",
+            f"the window holds {periods:.3g} periods of W(t)'s fastest frequency ({bandwidth:.3g}); "
+            f"at most {MAX_GRID // POINTS_PER_PERIOD} can be searched for the maxima: shorten t_max, or give "
+            f"n_grid <= {MAX_GRID} (a coarser grid may miss the global maximum)",
+        )
+    return max(MIN_GRID, math.ceil(POINTS_PER_PERIOD * periods))
+
+
+def check_grid(n_grid) -> int:
+    """A user-given grid size: an integer in [2, MAX_GRID]."""
+    n_grid = integer_at_least("n_grid", n_grid, 2)
+    if n_grid > MAX_GRID:
+        raise ArgumentError("n_grid", f"must be <= {MAX_GRID}, got {n_grid}")
+    return n_grid
 
 
 def window_maxima(curve, e0, t_max, n_grid: int, dtype, *, search=None):

@@ -88,7 +88,7 @@ def initial_state(initial: str | object = "ge") -> Complex[Array, ...]:
         return jnp.kron(
             jnp.asarray(_QUBIT[initial[0]], dtype=complex), jnp.asarray(_QUBIT[initial[1]], dtype=complex)
         )
-    resources._check_state("initial", initial, 4, " (a two-qubit state)")
+    resources.check_state("initial", initial, 4, " (a two-qubit state)")
     return jnp.asarray(initial)
 
 

@@ -177,6 +177,80 @@ class Battery(eqx.Module):
         return product_state(self.initial)
 
 
+# The spin-chain model's arguments, written once: the structure (static: it fixes the Pauli
+# terms) and the numeric parameters (traced: swept, vmapped, differentiated).
+STRUCTURE = ("n", "coupling", "protocol", "periodic")
+PARAMETERS = ("g", "p", "alpha", "dm", "field", "omega")
+
+
+class SpinChain(eqx.Module):
+    """The arguments of `spin_chain_battery` as one immutable value.
+
+    Every engine accepts it; `battery()` builds the Pauli-term `Battery`. The symmetric
+    engine reads the parameters directly, so N in the thousands never lists N^2 terms.
+    Numeric parameters may be JAX tracers (batched with `vmap`, differentiated).
+    """
+
+    n: int = eqx.field(static=True)
+    coupling: str = eqx.field(static=True, default="nn")
+    protocol: str = eqx.field(static=True, default="replace")
+    periodic: bool = eqx.field(static=True, default=False)
+    g: object = 1.0
+    p: object = 1.0
+    alpha: object = 0.0
+    dm: object = 0.0
+    field: object = 1.0
+    omega: object = 4.0
+
+    def __check_init__(self):
+        _checks.integer_at_least("n", self.n, 1)
+        _checks.one_of("coupling", self.coupling, COUPLINGS)
+        _checks.one_of("protocol", self.protocol, PROTOCOLS)
+        for name in PARAMETERS:
+            _checks.finite(name, getattr(self, name))
+        _checks.nonnegative("p", self.p)
+        for name in ("field", "omega"):
+            shape = np.shape(getattr(self, name))
+            if shape not in ((), (self.n,)):
+                raise _checks.ArgumentError(
+                    name, f"must be a number or {self.n} site values, got shape {shape}"
+                )
+        if np.shape(self.dm) not in ((), (3,)):
+            raise _checks.ArgumentError(
+                "dm", f"must be a number (D_z) or a 3-vector, got shape {np.shape(self.dm)}"
+            )
+
+    @staticmethod
+    def of(model) -> SpinChain:
+        """A SpinChain from a mapping of `spin_chain_battery` keyword arguments (`n` required)."""
+        model = dict(model)
+        for key in model:
+            if key not in STRUCTURE + PARAMETERS:
+                raise _checks.ArgumentError(key, "is not a parameter of the spin-chain battery")
+        if "n" not in model:
+            raise _checks.ArgumentError("n", "is required")
+        return SpinChain(**model)
+
+    @property
+    def n_sites(self) -> int:
+        return self.n
+
+    def kwargs(self) -> dict:
+        """The keyword arguments of `spin_chain_battery`."""
+        return {name: getattr(self, name) for name in STRUCTURE + PARAMETERS}
+
+    def replace(self, **values) -> SpinChain:
+        return SpinChain(**{**self.kwargs(), **values})
+
+    def battery(self) -> Battery:
+        return spin_chain_battery(**self.kwargs())
+
+
+def as_battery(model) -> Battery:
+    """The Pauli-term battery of a `Battery` or a `SpinChain`."""
+    return model.battery() if isinstance(model, SpinChain) else model
+
+
 def spin_chain_battery(
     n: int,
     *,

@@ -28,12 +28,12 @@ import numpy as np
 import optax
 
 from . import _checks
-from ._maximize import grid_size
-from .merit import _maxima, _prepare
-from .models import spin_chain_battery
-from .terms import norm_bound
+from ._maximize import check_grid, grid_size
+from .charge import maxima
+from .engines import AbstractEngine, engine_for
+from .models import PARAMETERS, SpinChain
 
-OPTIMIZABLE = ("g", "p", "alpha", "dm", "field", "omega", "t")
+OPTIMIZABLE = (*PARAMETERS, "t")
 NEWTON_STEPS = 12  # projected Newton iterations that polish the best start
 GAIN_TOLERANCE = 1e-12  # converged: a Newton step would gain less than this x |P|
 
@@ -101,7 +101,7 @@ def _window(model: Mapping, vary: Mapping, t_max):
 
 
 class _Objective:
-    """P as a function of a point x of the unit box."""
+    """P as a function of a point x of the unit box, computed by one engine."""
 
     def __init__(self, model: Mapping, bounds: Mapping, t_max, n_grid: int | None):
         self.model = {k: v for k, v in model.items() if k not in bounds}
@@ -110,36 +110,49 @@ class _Objective:
         self.width = jnp.array([b[1] - b[0] for b in bounds.values()])
         self.t_max = t_max
         self.n_grid = n_grid
+        self.engine: AbstractEngine | None = None
+        self.t_end: float | None = None
 
     def params(self, x):
         return dict(zip(self.names, self.lo + self.width * x, strict=True))
 
-    def battery(self, params):
-        return spin_chain_battery(**self.model, **{k: v for k, v in params.items() if k != "t"})
+    def chain(self, params) -> SpinChain:
+        return SpinChain.of({**self.model, **{k: v for k, v in params.items() if k != "t"}})
 
     def window(self, params):
         return self.t_max if self.t_max is not None else 2 * jnp.pi / jnp.abs(params["omega"])
 
+    def corners(self):
+        """The parameters at every corner of the box (where sum |c_k| and the window peak)."""
+        for corner in itertools.product((0.0, 1.0), repeat=len(self.names)):
+            yield self.params(jnp.array(corner))
+
+    def plan(self, method) -> None:
+        """Choose and plan the engine for every point of the box: the longest curve needed
+        (the longest window, or the largest T) and the largest spectral width."""
+        corners = list(self.corners())
+        engine = engine_for(method, self.chain(corners[0]))
+        engine.require("differentiable", "by optimize")
+        if "t" in self.names:
+            self.t_end = max(float(c["t"]) for c in corners)
+        else:
+            self.t_end = max(float(self.window(c)) for c in corners)
+        bounds = [float(engine.frequency_bound(self.chain(c))) for c in corners]
+        self.engine = engine.plan(self.chain(corners[0]), self.t_end, width=max(bounds))
+        if "t" not in self.names and self.n_grid is None:
+            windows = [float(self.window(c)) for c in corners]
+            self.n_grid = grid_size(max(b * w for b, w in zip(bounds, windows, strict=True)), 1.0)
+
     def __call__(self, x):
         """(P, T) at x."""
         params = self.params(x)
-        charging = _prepare(self.battery(params))
+        curve = self.engine.prepare(self.chain(params), self.t_end)
         if "t" in params:
             t = params["t"]
-            work = charging.energy(t[None])[0] - charging.initial_energy()
+            work = curve.energy(t[None])[0] - curve.initial_energy()
             return work / t, t
-        p_max, t_star, _, _ = _maxima(charging, self.window(params), self.n_grid)
+        p_max, t_star, _, _ = maxima(curve, self.window(params), self.n_grid)
         return p_max, t_star
-
-
-def _corner_grid(objective: _Objective) -> int:
-    """merit.default_grid at the worst corner of the box (sum |c_k| is largest on a corner)."""
-    widths = []
-    for corner in itertools.product((0.0, 1.0), repeat=len(objective.names)):
-        params = objective.params(jnp.array(corner))
-        bound = float(norm_bound(objective.battery(params).charging))
-        widths.append(2.0 * bound * float(objective.window(params)))
-    return grid_size(max(widths), 1.0)
 
 
 def _latin_hypercube(starts: int, k: int, seed: int) -> np.ndarray:
@@ -164,6 +177,7 @@ def optimize(
     learning_rate: float = 0.05,
     seed: int = 0,
     n_grid: int | None = None,
+    method="auto",
 ) -> OptimizeResult:
     """Maximise the charging power over the varied parameters, within their bounds.
 
@@ -177,6 +191,8 @@ def optimize(
         learning_rate: initial step size in unit-box coordinates.
         n_grid: window samples for P_max (default: resolves the fastest frequency
             of W(t) at every corner of the box).
+        method: the engine (or its name; "auto" chooses by size and symmetry at the
+            box's lower corner). It must support gradients.
     """
     starts = _checks.integer_at_least("starts", starts, 1)
     steps = _checks.integer_at_least("steps", steps, 1)
@@ -185,10 +201,8 @@ def optimize(
     if "t" in vary and vary["t"] is None and window is None:
         raise _checks.ArgumentError("vary", "t needs bounds lo:hi when omega varies and t_max is not given")
     bounds = _bounds(vary, window)
-    objective = _Objective(model, bounds, window, n_grid)
-    spin_chain_battery(**objective.model, **{k: lo for k, (lo, _) in bounds.items() if k != "t"})  # validates
-    if "t" not in bounds and n_grid is None:
-        objective.n_grid = _corner_grid(objective)
+    objective = _Objective(model, bounds, window, None if n_grid is None else check_grid(n_grid))
+    objective.plan(method)
     x0 = jnp.asarray(_latin_hypercube(starts, len(bounds), seed))
     x, values, history = _run_adam(objective, x0, steps, learning_rate)
     best = int(np.argmax(values))

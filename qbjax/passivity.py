@@ -22,7 +22,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from . import _checks
-from .resources import ATOL, _check_state, ptrace
+from .resources import ATOL, check_state, ptrace
 from .terms import PauliSum, complex_dtype, dense
 
 # Energies closer than this (relative to the spread of H's spectrum) form one eigenspace when
@@ -71,7 +71,7 @@ def _check_physical(state, h) -> None:
         deviation = float(np.max(np.abs(array - array.conj().T))) if array.size else 0.0
         if deviation > ATOL * max(1.0, float(np.max(np.abs(array)))):
             raise _checks.ArgumentError("h", f"must be Hermitian, max |H - H^+| = {deviation:.3g}")
-    _check_state("state", state)
+    check_state("state", state)
 
 
 def passive_energy(state, h) -> Float[Array, ""]:

@@ -73,7 +73,7 @@ def _complex(array) -> Array:
     return array.astype(complex_dtype(array.dtype))
 
 
-def _check_state(name: str, state, dim: int | None = None, what: str = "") -> None:
+def check_state(name: str, state, dim: int | None = None, what: str = "") -> None:
     """Concrete checks: vector or square matrix, of dimension `dim`, normalised, Hermitian."""
     if _checks.is_traced(state):
         return
@@ -106,7 +106,7 @@ def _check_state(name: str, state, dim: int | None = None, what: str = "") -> No
 
 def density_matrix(state, name: str = "rho", dim: int | None = None, what: str = "") -> Complex[Array, "d d"]:
     """`state` as a complex density matrix (a vector psi becomes |psi><psi|), validated if concrete."""
-    _check_state(name, state, dim, what)
+    check_state(name, state, dim, what)
     state = _complex(state)
     if state.ndim == 1:
         return jnp.outer(state, state.conj())
@@ -194,7 +194,7 @@ def ptrace(state, keep: int | Sequence[int], dims: Sequence[int] | None = None) 
         The reduced density matrix, shape (prod dims[keep],) * 2. From a vector it is formed
         as M M^+ with M the (kept, traced) reshaping of psi, never building |psi><psi|.
     """
-    _check_state("state", state)
+    check_state("state", state)
     state = _complex(state)
     dims = _dims("state", state.shape[0], dims)
     keep = _sites("keep", keep, len(dims))

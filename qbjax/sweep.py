@@ -22,20 +22,20 @@ import math
 import sys
 from collections.abc import Mapping, Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from . import _checks, sweep_store
-from ._maximize import grid_size
-from .merit import _maxima, _prepare, ground_energy
-from .models import spin_chain_battery
-from .propagate.dense import _CHUNK_BYTES, check_dense_fits, dense_memory_bytes
-from .terms import norm_bound
+from ._maximize import check_grid, grid_size
+from .charge import grid_points, point_figures, prepare
+from .engines import AbstractEngine, engine_for
+from .models import PARAMETERS, STRUCTURE, SpinChain
 
-SWEEPABLE = ("g", "p", "alpha", "dm", "field", "omega", "t_max")
-FIXED = ("n", "coupling", "protocol", "periodic")
+SWEEPABLE = (*PARAMETERS, "t_max")
+FIXED = STRUCTURE
 
 # quantity -> (unit, description); hbar = 1, energies in the unit of B, g and omega
 QUANTITIES = {
@@ -58,8 +58,11 @@ class SweepPlan:
         rows: (P, len(names) + 1) values of the swept parameters and, last, t_max.
         shape: shape of the results, (len(axis_1), ..., len(axis_k)) for a grid, (P,) for points.
         axes: the axis values of a grid (empty for a list of points).
-        n_grid: samples of the window before refinement, shared by all points.
+        n_grid: samples of the window before refinement, shared by all points (None:
+            chosen per point, as `charge` does, for engines that run point by point).
         chunk: points per chunk (a multiple of the number of local devices).
+        t_max: the fixed window, or None (one drive period per point, or swept).
+        engine: the engine that computes every point, planned for the longest window.
     """
 
     model: dict
@@ -67,9 +70,10 @@ class SweepPlan:
     rows: np.ndarray
     shape: tuple[int, ...]
     axes: tuple[np.ndarray, ...]
-    n_grid: int
+    n_grid: int | None
     chunk: int
     t_max: float | None
+    engine: AbstractEngine
 
     @property
     def n_points(self) -> int:
@@ -93,6 +97,7 @@ class SweepPlan:
             "n_grid": self.n_grid,
             "chunk": self.chunk,
             "t_max": self.t_max,
+            "method": self.engine.name,
         }
 
 
@@ -141,6 +146,7 @@ def plan_sweep(
     n_grid: int | None = None,
     chunk: int | None = None,
     devices: int | None = None,
+    method="auto",
 ) -> SweepPlan:
     """Validate a sweep and lay out its points.
 
@@ -157,6 +163,8 @@ def plan_sweep(
         chunk: points per chunk; default as many as fit in half the free memory,
             at most MAX_DEFAULT_CHUNK. Rounded up to a multiple of the devices.
         devices: local devices to shard over (default all).
+        method: the engine for every point, or its name ("auto": chosen once, at the
+            first point, as `charge` would).
     """
     if not axes:
         raise _checks.ArgumentError(
@@ -165,8 +173,7 @@ def plan_sweep(
     for name in axes:
         _checks.one_of("axes", name, SWEEPABLE)
     fixed = {key: value for key, value in model.items() if key not in axes}
-    n = _checks.integer_at_least("n", fixed.get("n", 4), 1)
-    check_dense_fits(n)
+    _checks.integer_at_least("n", fixed.get("n", 4), 1)
     if "t_max" in axes and t_max is not None:
         raise _checks.ArgumentError(
             "t_max", "give t_max either as a fixed value or as a swept axis, not both"
@@ -191,12 +198,20 @@ def plan_sweep(
     for name, column in zip(names, rows.T, strict=False):
         if name == "p":
             _checks.nonnegative("p", column)
-    _battery(fixed, names, rows[0])  # validates the fixed arguments
-    if n_grid is None:
-        n_grid = _default_n_grid(fixed, names, rows)
-    n_grid = _checks.integer_at_least("n_grid", n_grid, 2)
+    first = _chain(fixed, names, rows[0])  # validates the fixed arguments
+    engine = engine_for(method, first)
+    if n_grid is not None:
+        n_grid = check_grid(n_grid)
+    if engine.batchable:
+        bounds = _frequency_bounds(engine, fixed, names, rows)
+        # the bound on W's frequencies bounds E_max - E_min too: one plan serves every point
+        engine = engine.plan(first, float(np.max(rows[:, -1])), width=float(np.max(bounds)))
+        if n_grid is None:
+            n_grid = grid_size(float(np.max(bounds * rows[:, -1])), 1.0)
+    else:
+        devices = 1  # points run one at a time, each exactly as `charge` runs it
     n_devices = devices or len(jax.local_devices())
-    chunk = _chunk(n, n_grid, rows.shape[0], chunk, n_devices)
+    chunk = _chunk(engine, first, rows.shape[0], chunk, n_devices)
     return SweepPlan(
         model=_plain(fixed),
         names=names,
@@ -206,6 +221,7 @@ def plan_sweep(
         n_grid=n_grid,
         chunk=chunk,
         t_max=t_max,
+        engine=engine,
     )
 
 
@@ -233,54 +249,78 @@ def _windows(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray, t_max) ->
     return 2 * np.pi / omega
 
 
-def _battery(fixed: Mapping, names: tuple[str, ...], row):
+def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
+    """The model at one point; row = (swept values..., t_max)."""
     values = {name: row[i] for i, name in enumerate(names) if name != "t_max"}
-    return spin_chain_battery(**fixed, **values)
+    return SpinChain.of({**fixed, **values})
 
 
-def _default_n_grid(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray) -> int:
-    """The largest grid `charge` would choose at any point (merit.default_grid, vectorised)."""
-    bound = jax.vmap(lambda row: norm_bound(_battery(fixed, names, row).charging))(jnp.asarray(rows))
-    return grid_size(float(np.max(2.0 * np.asarray(bound) * rows[:, -1])), 1.0)
+def _frequency_bounds(engine: AbstractEngine, fixed: Mapping, names: tuple[str, ...], rows) -> np.ndarray:
+    """The engine's bound on the frequencies of W(t) at every point (one vectorised call)."""
+    bound = jax.vmap(lambda row: engine.frequency_bound(_chain(fixed, names, row)))
+    return np.asarray(bound(jnp.asarray(rows)), dtype=float)
 
 
-def _chunk(n: int, n_grid: int, n_points: int, chunk: int | None, n_devices: int) -> int:
+def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_devices: int) -> int:
     if chunk is None:
-        per_point = dense_memory_bytes(n) + min(_CHUNK_BYTES, 16 * 2**n * 64 * n_grid)
+        per_point = max(engine.memory_bytes(model), 1)
         fits = max(1, _checks.available_memory_bytes() // 2 // per_point)
         chunk = min(MAX_DEFAULT_CHUNK, fits, n_points)
     chunk = _checks.integer_at_least("chunk", chunk, 1)
+    chunk = min(chunk, n_points)  # a chunk never holds more than the sweep
+    needed = chunk * engine.memory_bytes(model)
+    if needed > _checks.available_memory_bytes():
+        raise _checks.ArgumentError(
+            "chunk",
+            f"{chunk} points need about {_checks.format_bytes(needed)} at once, more than the "
+            f"{_checks.format_bytes(_checks.available_memory_bytes())} available: give a smaller chunk",
+        )
     return math.ceil(chunk / n_devices) * n_devices
 
 
-def prepare_point(fixed: Mapping, names: tuple[str, ...], row):
-    """The battery at one point with its charging Hamiltonian diagonalised."""
-    return _prepare(_battery(fixed, names, row))
-
-
-def point_figures(charging, n_grid: int, row) -> jax.Array:
-    """The QUANTITIES (in that order) at one prepared point; row = (swept values..., t_max)."""
-    p_max, t_power, w_max, t_work = _maxima(charging, row[-1], n_grid)
-    e_ground = ground_energy(charging.battery.energy)
-    ergotropy = p_max * t_power + charging.initial_energy() - e_ground
-    return jnp.stack([p_max, t_power, w_max, t_work, ergotropy])
-
-
 def _batch_function(plan: SweepPlan, devices: Sequence):
-    """vmap over a chunk's rows, sharded over `devices` (compiled once per model and grid)."""
-    key = (json.dumps(plan.model, sort_keys=True), plan.names, plan.n_grid, tuple(devices))
+    """The figures of a chunk's rows: one compiled, batched call (sharded over `devices`)
+    for batchable engines, else one compiled call per point."""
+    t_end = float(np.max(plan.rows[:, -1]))
+    key = (
+        json.dumps(plan.model, sort_keys=True),
+        plan.names,
+        plan.n_grid,
+        plan.engine,
+        t_end,
+        tuple(devices),
+    )
+    if not plan.engine.batchable:
+        return functools.partial(_point_by_point, plan)
     prepare, figures = _compiled(key)
     return lambda rows: figures(prepare(rows), rows)
 
 
+def _point_by_point(plan: SweepPlan, rows) -> np.ndarray:
+    """Each point exactly as `charge` computes it (its own plan, curve and grid)."""
+    out = []
+    for row in np.asarray(rows):
+        model, t_max = _chain(plan.model, plan.names, row), float(row[-1])
+        curve = prepare(plan.engine, model, t_max)
+        n_grid = grid_points(plan.engine, model, curve, t_max, plan.n_grid)
+        out.append(_point_jit(curve, jnp.asarray(t_max), n_grid))
+    return np.stack(out)
+
+
+@eqx.filter_jit
+def _point_jit(curve, t_max, n_grid: int):
+    return point_figures(curve, t_max, n_grid)
+
+
 @functools.lru_cache(maxsize=16)
 def _compiled(key):
-    """Two compiled stages: decompositions, then maxima (one XLA program ran the loops far slower)."""
-    model_json, names, n_grid, devices = key
+    """Two compiled stages: the engine's preparation, then the maxima (one XLA program ran
+    the maxima's loops far slower)."""
+    model_json, names, n_grid, engine, t_end, devices = key
     model = json.loads(model_json)
     stages = (
-        jax.vmap(lambda row: prepare_point(model, names, row)),
-        jax.vmap(lambda charging, row: point_figures(charging, n_grid, row)),
+        jax.vmap(lambda row: engine.prepare(_chain(model, names, row), t_end)),
+        jax.vmap(lambda curve, row: point_figures(curve, row[-1], n_grid)),
     )
     if len(devices) == 1:
         return tuple(jax.jit(stage) for stage in stages)

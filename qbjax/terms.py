@@ -73,7 +73,7 @@ class PauliSum(eqx.Module):
     @property
     def is_real(self) -> bool:
         """True when every term has an even number of Y's, so the matrix is real."""
-        return bool(np.all(_masks(self.n_sites, self.terms).y_count % 2 == 0))
+        return bool(np.all(pauli_masks(self.n_sites, self.terms).y_count % 2 == 0))
 
 
 def pauli_sum(n_sites: int, weighted_terms: list[tuple[Term, object]]) -> PauliSum:
@@ -100,7 +100,7 @@ def complex_dtype(*dtypes) -> np.dtype:
     return np.dtype(np.complex128 if wide else np.complex64)
 
 
-class _Masks(NamedTuple):
+class PauliMasks(NamedTuple):
     """How each term acts on a basis state s: P_k |s> = i^{y_count} (-1)^{|s & zmask|} |s ^ flip>."""
 
     flip: np.ndarray  # (K,) bits flipped by the term (its X and Y sites)
@@ -109,7 +109,7 @@ class _Masks(NamedTuple):
 
 
 @functools.lru_cache(maxsize=256)
-def _masks(n_sites: int, terms: tuple[Term, ...]) -> _Masks:
+def pauli_masks(n_sites: int, terms: tuple[Term, ...]) -> PauliMasks:
     """O(K) structural data; never touches the 2^N basis."""
     flips, zmasks, y_counts = [], [], []
     for term in terms:
@@ -121,7 +121,7 @@ def _masks(n_sites: int, terms: tuple[Term, ...]) -> _Masks:
         flips.append(flip)
         zmasks.append(zmask)
         y_counts.append(sum(letter == "Y" for _, letter in term))
-    return _Masks(np.array(flips, np.int64), np.array(zmasks, np.int64), np.array(y_counts, np.int64))
+    return PauliMasks(np.array(flips, np.int64), np.array(zmasks, np.int64), np.array(y_counts, np.int64))
 
 
 @functools.lru_cache(maxsize=16)
@@ -130,7 +130,7 @@ def _sign_table(n_sites: int, terms: tuple[Term, ...]) -> np.ndarray:
 
     Real (+-1) when every y_count is even, complex otherwise.
     """
-    masks = _masks(n_sites, terms)
+    masks = pauli_masks(n_sites, terms)
     parity = np.zeros((len(terms), 2**n_sites), dtype=np.int64)
     masked = np.arange(2**n_sites, dtype=np.int64)[None, :] & masks.zmask[:, None]
     while np.any(masked):
@@ -156,7 +156,7 @@ def dense(h: PauliSum) -> Array:
     """
     d = h.dimension
     states = np.arange(d)
-    rows = states[None, :] ^ _masks(h.n_sites, h.terms).flip[:, None]
+    rows = states[None, :] ^ pauli_masks(h.n_sites, h.terms).flip[:, None]
     cols = np.broadcast_to(states, rows.shape)
     values = _signed_values(h)
     return jnp.zeros((d, d), values.dtype).at[rows, cols].add(values)
@@ -166,7 +166,7 @@ def apply(h: PauliSum, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
     """H @ psi without forming the matrix (cost K * 2^N)."""
     # (P_k psi)[t] = value_k(t ^ flip_k) psi[t ^ flip_k]
     states = np.arange(h.dimension)
-    source = states[None, :] ^ _masks(h.n_sites, h.terms).flip[:, None]
+    source = states[None, :] ^ pauli_masks(h.n_sites, h.terms).flip[:, None]
     values = _signed_values(h)
     dtype = complex_dtype(values.dtype, psi.dtype)
     values, psi = values.astype(dtype), psi.astype(dtype)
@@ -186,7 +186,7 @@ def norm_bound(h: PauliSum) -> Float[Array, ""]:
 
 def is_diagonal(h: PauliSum) -> bool:
     """True when every term is a product of sigma^z's (H is diagonal in the basis)."""
-    return bool(np.all(_masks(h.n_sites, h.terms).flip == 0))
+    return bool(np.all(pauli_masks(h.n_sites, h.terms).flip == 0))
 
 
 def diagonal(h: PauliSum) -> Float[Array, " d"]:

@@ -47,7 +47,7 @@ def test_memory_guard_refuses_before_allocating():
         check_dense_fits(20)
     battery = qbjax.spin_chain_battery(20)  # building the model is cheap: no matrices yet
     with pytest.raises(ValueError, match=r"^n: "):
-        qbjax.charge(battery, 1.0)
+        qbjax.charge(battery, 1.0, method="dense")
 
 
 @pytest.mark.parametrize(

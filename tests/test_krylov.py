@@ -9,8 +9,18 @@ from reference import xxz_dm_chain
 
 import qbjax
 from qbjax import _checks
-from qbjax.methods import charge_model, choose_method
+from qbjax.charge import charge_with
+from qbjax.engines import choose
 from qbjax.propagate import check_krylov_fits, evolve_krylov, krylov_memory_bytes, spectral_width
+
+
+def charge_krylov(battery, t_max, *, times=None, **options):
+    return qbjax.charge(battery, t_max, times=times, method=qbjax.Krylov(**options))
+
+
+def charge_model(model, t_max, method):
+    return charge_with(qbjax.SpinChain.of(model), t_max, method=method)
+
 
 X_STAR = 1.165561  # tan x = 2x: single-spin T* omega
 SIN2_OVER_X = 0.724611
@@ -24,14 +34,14 @@ def lr_chain():
 @pytest.fixture(scope="module")
 def lr_results(lr_chain):
     times = jnp.linspace(0.0, 2.5, 11)
-    return qbjax.charge_krylov(lr_chain, 2.0, times=times), qbjax.charge(lr_chain, 2.0, times=times)
+    return charge_krylov(lr_chain, 2.0, times=times), qbjax.charge(lr_chain, 2.0, times=times)
 
 
 def test_single_spin_is_analytic():
     b, omega = 1.3, 2.0
     battery = qbjax.spin_chain_battery(1, field=b, omega=omega)
     times = jnp.linspace(0.0, 3.0, 7)
-    result = qbjax.charge_krylov(battery, 2 * np.pi / omega, times=times)
+    result = charge_krylov(battery, 2 * np.pi / omega, times=times)
     np.testing.assert_allclose(
         np.asarray(result.work), 2 * b * np.sin(omega * np.asarray(times)) ** 2, atol=1e-11
     )
@@ -44,7 +54,7 @@ def test_xxx_chain_charges_like_independent_spins():
     n, b, omega = 5, 0.8, 3.0
     battery = qbjax.spin_chain_battery(n, coupling="lr", g=1.4, p=0.7, alpha=1.0, field=b, omega=omega)
     times = jnp.array([0.0, 0.2, 0.45, 1.1])
-    work = qbjax.charge_krylov(battery, 1.0, times=times).work
+    work = charge_krylov(battery, 1.0, times=times).work
     np.testing.assert_allclose(
         np.asarray(work), n * 2 * b * np.sin(omega * np.asarray(times)) ** 2, atol=1e-10
     )
@@ -85,12 +95,12 @@ def _model(x):
 
 
 def _charge_objective(x):
-    result = qbjax.charge_krylov(_model(x), 1.0, times=np.array([0.4, 0.9]), spectral_width=40.0)
+    result = charge_krylov(_model(x), 1.0, times=np.array([0.4, 0.9]), spectral_width=40.0)
     return result.work[1] + result.max_power + result.ergotropy[0]
 
 
 def _work_objective(x):
-    work, _ = qbjax.work_krylov(_model(x), np.array([0.4, 0.9]), spectral_width=40.0)
+    work = qbjax.work(_model(x), np.array([0.4, 0.9]), method=qbjax.Krylov(spectral_width=40.0))
     return work[0] + 2.0 * work[1]
 
 
@@ -154,10 +164,10 @@ def test_bad_options_name_the_argument(lr_chain):
     ]
     for options, argument in cases:
         with pytest.raises(qbjax.ArgumentError) as error:
-            qbjax.charge_krylov(lr_chain, 1.0, **options)
+            charge_krylov(lr_chain, 1.0, **options)
         assert error.value.argument == argument
     with pytest.raises(qbjax.ArgumentError) as error:
-        jax.grad(lambda g: qbjax.charge_krylov(qbjax.spin_chain_battery(3, g=g), 1.0).max_power)(1.0)
+        jax.grad(lambda g: charge_krylov(qbjax.spin_chain_battery(3, g=g), 1.0).max_power)(1.0)
     assert error.value.argument == "spectral_width"
 
 
@@ -173,8 +183,8 @@ def test_memory_guard_refuses_before_allocating(monkeypatch):
 
 
 def test_method_choice_and_registry():
-    assert choose_method(dict(n=8)) == "dense"
-    assert choose_method(dict(n=16)) == "krylov"
+    assert choose(qbjax.SpinChain(8)).name == "dense"
+    assert choose(qbjax.SpinChain(16)).name == "krylov"
     with pytest.raises(qbjax.ArgumentError) as error:
         charge_model(dict(n=3), 1.0, method="lanczos")
     assert error.value.argument == "method" and "krylov" in error.value.reason
@@ -210,7 +220,7 @@ def test_large_chains_agree_with_expm_multiply(n):
     times = np.linspace(0.0, 0.8, 5)
     states, work = _sparse_reference(n, times)
     battery = qbjax.spin_chain_battery(n, g=1.0, alpha=0.3, dm=0.5, field=1.0, omega=4.0)
-    result = qbjax.charge_krylov(battery, 0.8, times=jnp.asarray(times))
+    result = charge_krylov(battery, 0.8, times=jnp.asarray(times))
     np.testing.assert_allclose(np.asarray(result.work), work, atol=1e-9)
     run = evolve_krylov(battery.charging, battery.initial_state(), jnp.asarray(times))
     np.testing.assert_allclose(np.asarray(run.states), states, atol=1e-9)

@@ -8,8 +8,16 @@ import scipy.integrate
 import scipy.optimize
 
 import qbjax
-from qbjax.methods import charge_model
-from qbjax.propagate.meanfield import charge_meanfield
+from qbjax.charge import charge_with
+
+
+def charge_meanfield(model, t_max, *, times=None):
+    return qbjax.charge(qbjax.SpinChain.of(model), t_max, times=times, method="meanfield")
+
+
+def charge_model(model, t_max, method):
+    return charge_with(qbjax.SpinChain.of(model), t_max, method=method)
+
 
 T_MAX = 2 * math.pi / 4
 

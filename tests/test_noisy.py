@@ -7,8 +7,7 @@ import pytest
 import qutip as qt
 
 import qbjax
-from qbjax import ArgumentError
-from qbjax.open import noisy_charge
+from qbjax import ArgumentError, noisy_charge
 from qbjax.terms import dense
 
 

@@ -4,8 +4,14 @@ import json
 
 import pytest
 
+import qbjax
+from qbjax.charge import charge_with
 from qbjax.cli import main
-from qbjax.methods import charge_model
+
+
+def charge_model(model, t_max, *, times=None, method="auto"):
+    return charge_with(qbjax.SpinChain.of(model), t_max, times=times, method=method)
+
 
 MODEL_KEYS = ("n", "coupling", "g", "p", "alpha", "dm", "field", "omega", "protocol", "periodic")
 

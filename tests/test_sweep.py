@@ -11,10 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import qbjax
 from qbjax import ArgumentError
-from qbjax.methods import charge_model
+from qbjax.charge import charge_with
 from qbjax.sweep import QUANTITIES, plan_sweep, sweep
 from qbjax.sweep_store import load_result
+
+
+def charge_model(model, t_max):
+    return charge_with(qbjax.SpinChain.of(model), t_max)
+
 
 QBJAX = [sys.executable, "-m", "qbjax.cli"]
 GRID_ARGS = ["sweep", "--n", "3", "--alpha=-1:1:5", "--dm", "0,0.7", "--g", "0.8", "--json"]

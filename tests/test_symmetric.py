@@ -9,8 +9,17 @@ import numpy as np
 import pytest
 
 import qbjax
-from qbjax.methods import charge_model
-from qbjax.propagate.symmetric import charge_symmetric, collective_spin, symmetric_applies, symmetric_battery
+from qbjax.charge import charge_with
+from qbjax.propagate.symmetric import collective_spin, symmetric_applies, symmetric_battery
+
+
+def charge_symmetric(model, t_max, *, times=None, n_grid=None):
+    return qbjax.charge(qbjax.SpinChain.of(model), t_max, times=times, n_grid=n_grid, method="symmetric")
+
+
+def charge_model(model, t_max, method):
+    return charge_with(qbjax.SpinChain.of(model), t_max, method=method)
+
 
 T_MAX = 2 * math.pi / 4
 

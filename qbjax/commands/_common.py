@@ -6,8 +6,10 @@ import argparse
 import math
 
 from .. import _checks
+from ..models import PARAMETERS, STRUCTURE
 
-MODEL_KEYS = ("n", "coupling", "g", "p", "alpha", "dm", "field", "omega", "protocol", "periodic")
+# in the order of the JSON reports: n and coupling, the numbers, protocol and boundary
+MODEL_KEYS = (*STRUCTURE[:2], *PARAMETERS, *STRUCTURE[2:])
 
 
 def times_list(text: str) -> list[float]:
@@ -33,6 +35,16 @@ def add_model_flags(parser: argparse.ArgumentParser, number=float) -> None:
         "--protocol", default="replace", help=f"one of {', '.join(PROTOCOLS)} (default replace)"
     )
     parser.add_argument("--periodic", action="store_true", help="periodic boundary conditions")
+
+
+def add_method_flag(parser: argparse.ArgumentParser) -> None:
+    from ..engines import METHODS
+
+    parser.add_argument(
+        "--method",
+        default="auto",
+        help=f"one of {', '.join(METHODS)} (default auto: by size, memory and symmetry)",
+    )
 
 
 def model_kwargs(args) -> dict:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
-from ._common import add_model_flags, default_t_max, model_kwargs, times_list
+from ._common import add_method_flag, add_model_flags, default_t_max, model_kwargs, times_list
 
 HELP = "charge a spin-chain battery: P_max, T*, W(t), P(t)"
 
 
 def add_arguments(parser) -> None:
-    from ..methods import METHODS
-
     add_model_flags(parser)
     parser.add_argument(
         "--t-max", type=float, default=None, help="window (0, T] for maxima (default 2 pi/omega)"
@@ -20,21 +18,16 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--n-grid", type=int, default=None, help="grid points before refinement (default: auto)"
     )
-    parser.add_argument(
-        "--method",
-        default="auto",
-        help=f"one of auto, {', '.join(METHODS)} (default auto: by size and memory)",
-    )
+    add_method_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args) -> int:
-    from ..methods import charge_model, charge_report
+    from ..report import charge_report
 
     t_max = default_t_max(args.t_max, args.omega)
     model = model_kwargs(args)
-    result, method = charge_model(model, t_max, times=args.times, n_grid=args.n_grid, method=args.method)
-    report = charge_report(model, method, t_max, result)
+    report = charge_report(model, t_max, times=args.times, n_grid=args.n_grid, method=args.method)
     print(json.dumps(report) if args.json else _table(report))
     return 0
 

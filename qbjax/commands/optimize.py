@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_model_flags, model_kwargs
+from ._common import add_method_flag, add_model_flags, model_kwargs
 
 
 def _vary(text: str) -> tuple[str, tuple[float, float] | None]:
@@ -44,6 +44,7 @@ def add_arguments(parser) -> None:
         "--learning-rate", type=float, default=0.05, help="initial step in the unit box (0.05)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the starting points (default 0)")
+    add_method_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -64,6 +65,7 @@ def run(args) -> int:
         steps=args.steps,
         learning_rate=args.learning_rate,
         seed=args.seed,
+        method=args.method,
     )
     report = {
         "max_power": result.max_power,

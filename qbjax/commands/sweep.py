@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from ._common import MODEL_KEYS, add_model_flags
+from ._common import MODEL_KEYS, add_method_flag, add_model_flags
 
 HELP = "sweep model parameters: P_max, T*, W_max, ergotropy on a grid, resumable"
 
@@ -50,6 +50,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--zip", action="store_true", help="pair the swept values (equal lengths) instead of a grid"
     )
+    add_method_flag(parser)
     parser.add_argument("--out", required=True, help="output folder (resumed when it holds this sweep)")
     parser.add_argument("--no-plot", action="store_true", help="do not write OUT/sweep.png")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -75,7 +76,14 @@ def run(args) -> int:
     if not axes:
         axes = {"alpha": [model.pop("alpha")]}
     result = sweep(
-        model, axes, grid=not args.zip, t_max=t_max, n_grid=args.n_grid, chunk=args.chunk, out=args.out
+        model,
+        axes,
+        grid=not args.zip,
+        t_max=t_max,
+        n_grid=args.n_grid,
+        chunk=args.chunk,
+        out=args.out,
+        method=args.method,
     )
     figure = None if args.no_plot else plot_sweep(result, f"{args.out}/sweep.png")
     report = {

@@ -1,7 +1,7 @@
 """Le, Levinsen, Parish and Pollock 2018 (PRA 97, 022106), figs. 2-6, in the paper's conventions.
 
 Units: hbar = 1 and energies in units of the field B (B = 1), so times are in 1/B, work in B
-and power in B^2. Every point is computed by `methods.charge_model`, the function behind
+and power in B^2. Every point is computed by `report.charge_report`, the function behind
 `qbjax charge`, and stored in the data file (JSON) together with its model, method and window,
 so `qbjax charge` with those flags reproduces each number. Quantum points use the dense engine
 (N <= 12) or the symmetric one (p = 0); classical points use the mean-field engine.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _checks
-from ..methods import charge_model, charge_report
+from ..report import charge_report
 
 FIELD = 1.0
 X_STAR = 1.1655611852072112  # tan x = 2x: the single spin's T* = X_STAR / omega
@@ -40,8 +40,7 @@ def point(model: dict, *, method: str = "auto", t_max: float | None = None, time
     }  # fmt: skip
     if t_max is None:
         t_max = 2 * math.pi / abs(model["omega"])
-    result, used = charge_model(model, t_max, times=times, method=method)
-    return charge_report(model, used, t_max, result)
+    return charge_report(model, t_max, times=times, method=method)
 
 
 def _write(out: Path, name: str, data: dict, fig) -> dict:

@@ -1,5 +1,5 @@
-"""Open quantum batteries: Lindblad dynamics, steady states, the thermal-gradient pair,
-and noisy charging of spin chains."""
+"""Open quantum batteries: Lindblad dynamics, steady states, the thermal-gradient pair.
+(Noisy charging of spin chains is `qbjax.noisy_charge`, on the Lindblad engine.)"""
 
 from .lindblad import ChainLindbladian as ChainLindbladian
 from .lindblad import chain_lindbladian as chain_lindbladian
@@ -11,9 +11,6 @@ from .lindblad import lindblad_rhs as lindblad_rhs
 from .lindblad import liouvillian as liouvillian
 from .lindblad import unvec as unvec
 from .lindblad import vec as vec
-from .noisy import NoisyCharge as NoisyCharge
-from .noisy import noise_sweep as noise_sweep
-from .noisy import noisy_charge as noisy_charge
 from .steady import steady_state as steady_state
 from .thermal import NESS as NESS
 from .thermal import Cycle as Cycle

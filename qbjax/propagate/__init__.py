@@ -5,6 +5,7 @@ from .dense import check_dense_fits as check_dense_fits
 from .dense import dense_memory_bytes as dense_memory_bytes
 from .dense import evolve as evolve
 from .dense import evolve_expm as evolve_expm
+from .dense import ground_energy as ground_energy
 from .dense import spectrum as spectrum
 from .krylov import KrylovStates as KrylovStates
 from .krylov import check_krylov_fits as check_krylov_fits
@@ -15,11 +16,9 @@ from .matfree import MatFreeH as MatFreeH
 from .matfree import matfree as matfree
 from .matfree import matvec_bytes as matvec_bytes
 from .meanfield import bloch_vectors as bloch_vectors
-from .meanfield import charge_meanfield as charge_meanfield
 from .meanfield import classical_energy as classical_energy
 from .meanfield import evolve_meanfield as evolve_meanfield
 from .symmetric import SymmetricBattery as SymmetricBattery
-from .symmetric import charge_symmetric as charge_symmetric
 from .symmetric import collective_spin as collective_spin
 from .symmetric import symmetric_applies as symmetric_applies
 from .symmetric import symmetric_battery as symmetric_battery

@@ -21,14 +21,14 @@ from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..terms import PauliSum, complex_dtype, dense
+from ..terms import PauliSum, complex_dtype, dense, diagonal, is_diagonal
 
 # d x d complex matrices alive at the peak of a dense run: H, its eigenvectors,
 # LAPACK's workspace (about two more), the energy H0 (for <H0> of many states at
 # once), and V^dagger dH V plus a divided-difference block when differentiating.
 _MATRICES_AT_PEAK = 7
 # Working memory for one chunk of per-time work (states, matrix-free products).
-_CHUNK_BYTES = 2**26
+CHUNK_BYTES = 2**26
 
 
 def dense_memory_bytes(n_sites: int) -> int:
@@ -63,12 +63,19 @@ def spectrum(h_matrix: Array) -> Spectrum:
     return Spectrum(evals, evecs.astype(complex_dtype(evals.dtype)))
 
 
+def ground_energy(h: PauliSum) -> Float[Array, ""]:
+    """Lowest eigenvalue of a Pauli sum (from the diagonal when H is made of sigma^z's)."""
+    if is_diagonal(h):
+        return jnp.min(diagonal(h))
+    return jnp.linalg.eigvalsh(dense(h))[0]
+
+
 def chunk_size(n_items: int, bytes_per_item: int) -> int:
     """How many items of a per-time computation fit in one working chunk."""
-    return int(max(1, min(n_items, _CHUNK_BYTES // max(bytes_per_item, 1))))
+    return int(max(1, min(n_items, CHUNK_BYTES // max(bytes_per_item, 1))))
 
 
-def _rotation(angle):
+def rotation(angle):
     """exp(-i angle), elementwise, without mixing real and complex dtypes."""
     return jax.lax.complex(jnp.cos(angle), -jnp.sin(angle))
 
@@ -82,7 +89,7 @@ def spectral_states(h_matrix, psi0, times, evals, evecs):
     """
     del h_matrix  # enters only through the JVP rule
     phi = evecs.conj().T @ psi0
-    phases = _rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
+    phases = rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
     return (phases * phi[None, :]) @ evecs.T
 
 
@@ -95,7 +102,7 @@ def _divided_difference(t, evals):
     mean = 0.5 * (evals[:, None] + evals[None, :])
     half_gap = 0.5 * (evals[:, None] - evals[None, :])
     # -i t exp(-i t mean) = t exp(-i (t mean + pi/2))
-    return _rotation(t * mean + 0.5 * jnp.pi) * (t * jnp.sinc(t * half_gap / jnp.pi)).astype(
+    return rotation(t * mean + 0.5 * jnp.pi) * (t * jnp.sinc(t * half_gap / jnp.pi)).astype(
         complex_dtype(evals.dtype)
     )
 
@@ -105,7 +112,7 @@ def _spectral_states_jvp(primals, tangents):
     dh, dpsi0, dtimes, _, _ = tangents  # (evals, evecs) are stop-gradient data
     states = spectral_states(h_matrix, psi0, times, evals, evecs)
     phi = evecs.conj().T @ psi0
-    phases = _rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
+    phases = rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
     # Each tangent is assembled in the eigenbasis (T, d), then rotated back once.
     eig_tangent = jnp.zeros_like(states)
     if not isinstance(dh, SymbolicZero):

@@ -360,7 +360,7 @@ def plan_blocks(
     return width, blocks
 
 
-def _check_options(krylov_dim, tol, dtype) -> tuple[int, float, np.dtype]:
+def check_options(krylov_dim, tol, dtype) -> tuple[int, float, np.dtype]:
     krylov_dim = _checks.integer_at_least("krylov_dim", krylov_dim, 2)
     dtype = np.dtype(dtype if dtype is not None else jnp.result_type(complex))
     if dtype not in (np.complex128, np.complex64):
@@ -374,7 +374,7 @@ def _check_options(krylov_dim, tol, dtype) -> tuple[int, float, np.dtype]:
     return krylov_dim, float(tol), dtype
 
 
-def _plan(h: PauliSum, t_span: float, krylov_dim: int, tol: float, width) -> tuple[float, int]:
+def plan_march(h: PauliSum, t_span: float, krylov_dim: int, tol: float, width) -> tuple[float, int]:
     if width is not None:
         width = float(_checks.positive("spectral_width", width))
     elif _checks.is_traced(h.coeffs):
@@ -386,7 +386,7 @@ def _plan(h: PauliSum, t_span: float, krylov_dim: int, tol: float, width) -> tup
     return plan_blocks(h, t_span, krylov_dim, tol, width)
 
 
-def _breakdown(width: float, dtype) -> float:
+def breakdown_threshold(width: float, dtype) -> float:
     # Neglecting a residual b costs at most b * tau in the state: 100 eps of the spectral scale.
     return 100.0 * float(np.finfo(dtype).eps) * max(width, 1e-300)
 
@@ -441,15 +441,15 @@ def evolve_krylov(
         Differentiable in h's coefficients and psi0 with memory independent of the number
         of blocks (reversible adjoint).
     """
-    krylov_dim, tol, dtype = _check_options(krylov_dim, tol, dtype)
+    krylov_dim, tol, dtype = check_options(krylov_dim, tol, dtype)
     check_krylov_fits(h.n_sites, krylov_dim, dtype)
     _checks.time_grid("times", times)
     times_np = np.asarray(times, np.float64)
-    width, total = _plan(h, float(times_np[-1]), krylov_dim, tol, spectral_width)
+    width, total = plan_march(h, float(times_np[-1]), krylov_dim, tol, spectral_width)
     intervals = np.diff(np.concatenate([[0.0], times_np]))
     # every interval gets the same number of equal blocks, each no longer than t_end / total
     n_sub = max(1, math.ceil(float(intervals.max()) * total / max(float(times_np[-1]), 1e-300)))
-    config = KrylovConfig(krylov_dim, _breakdown(width, dtype), False)
+    config = KrylovConfig(krylov_dim, breakdown_threshold(width, dtype), False)
     states, err = _evolve(
         matfree(h), psi0.astype(dtype), jnp.asarray(intervals, _real_dtype(dtype)), n_sub, config
     )

@@ -1,7 +1,7 @@
 """Matrix-free H @ psi for Pauli sums: one strided pass per flip-mask group.
 
 A Pauli string P_k flips the bits `flip_k` of a basis state s and multiplies it by
-i^{y_k} (-1)^{|s & zmask_k|} (see `terms._masks`). Terms with the same flip mask f form
+i^{y_k} (-1)^{|s & zmask_k|} (see `terms.pauli_masks`). Terms with the same flip mask f form
 a group g, and
 
     (H psi)[t] = sum_g  w_g(t ^ f_g) psi[t ^ f_g],    w_g(s) = sum_{k in g} c_k i^{y_k} (-1)^{|s & z_k|}.
@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
-from ..terms import PauliSum, Term, _masks
+from ..terms import PauliSum, Term, pauli_masks
 
 
 class _Layout(NamedTuple):
@@ -83,7 +83,7 @@ def _local_signs(term: Term, support: tuple[int, ...]) -> np.ndarray:
 @functools.lru_cache(maxsize=64)
 def _group_tables(n_sites: int, terms: tuple[Term, ...]) -> _GroupTables:
     """Static grouping by flip mask; O(K 2^{max |S_g|}) work, never touches the 2^N basis."""
-    masks = _masks(n_sites, terms)
+    masks = pauli_masks(n_sites, terms)
     by_flip: dict[int, list[int]] = {}
     for k, flip in enumerate(masks.flip):
         by_flip.setdefault(int(flip), []).append(k)
@@ -182,11 +182,6 @@ def matfree(h: PauliSum) -> MatFreeH:
                 (h.coeffs[k] * jnp.asarray(table, real)).reshape(layout.weight_shape), layout.dims
             ).reshape(d)
     return MatFreeH(h.n_sites, tables.layouts, tuple(weights), diag)
-
-
-def apply_matfree(h: PauliSum, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
-    """H @ psi, matrix-free (builds the operator each call; prefer `matfree(h)` in loops)."""
-    return matfree(h)(psi)
 
 
 def matvec_bytes(h: PauliSum, dtype=np.complex128) -> int:

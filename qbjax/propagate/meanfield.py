@@ -17,7 +17,6 @@ as the quantum model. The ODE conserves |S_m| and H_charge_C.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import diffrax
@@ -28,33 +27,17 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..models import spin_chain_battery
-from ..result import ChargeResult
 from ..terms import PAULI_LETTERS, PauliSum
-from . import _charging
 
 RTOL = 1e-12
+MAX_STEPS = 2**20  # the dense output keeps every step: 2^20 steps of N spins in memory
 ATOL = 1e-12
-
-
-@functools.lru_cache(maxsize=64)
-def _factor_index(n_sites: int, terms: tuple) -> np.ndarray:
-    """(K, L) indices into [S.ravel(), 1]: site * 3 + component, padded with 3N (the constant 1)."""
-    width = max((len(term) for term in terms), default=1)
-    index = np.full((len(terms), width), 3 * n_sites, dtype=np.int64)
-    for k, term in enumerate(terms):
-        for position, (site, letter) in enumerate(term):
-            index[k, position] = 3 * site + PAULI_LETTERS.index(letter)
-    return index
 
 
 def classical_energy(h: PauliSum, spins: Float[Array, "N 3"]) -> Float[Array, ""]:
     """H_C(S) = sum_k c_k prod S_m^a: the energy of the product state with Bloch vectors `spins`."""
-    if not h.terms:
-        return jnp.zeros((), spins.dtype)
-    flat = jnp.concatenate([spins.ravel(), jnp.ones((1,), spins.dtype)])
-    factors = flat[jnp.asarray(_factor_index(h.n_sites, h.terms))]
-    return jnp.sum(h.coeffs.astype(spins.dtype) * jnp.prod(factors, axis=-1))
+    width = max((len(term) for term in h.terms), default=1)
+    return classical_hamiltonian(h, h.n_sites, len(h.terms), width).energy(spins)
 
 
 def bloch_vectors(amplitudes: Complex[Array, "N 2"]) -> Float[Array, "N 3"]:
@@ -65,13 +48,7 @@ def bloch_vectors(amplitudes: Complex[Array, "N 2"]) -> Float[Array, "N 3"]:
     return jnp.stack([2 * jnp.real(cross), 2 * jnp.imag(cross), pop], axis=-1)
 
 
-def precession(h: PauliSum, spins: Float[Array, "N 3"]) -> Float[Array, "N 3"]:
-    """dS_m/dt = 2 (dH_C/dS_m) x S_m for all m."""
-    field = jax.grad(classical_energy, argnums=1)(h, spins)
-    return 2.0 * jnp.cross(field, spins)
-
-
-class _Classical(eqx.Module):
+class ClassicalH(eqx.Module):
     """H_C as traced data: factor indices (K, L) into [S.ravel(), 1] and coefficients (K,).
 
     Unlike `PauliSum` the structure is an array, so one compiled solver serves every chain
@@ -86,20 +63,20 @@ class _Classical(eqx.Module):
         return jnp.sum(self.coeffs * jnp.prod(flat[self.index], axis=-1))
 
 
-def _bucket(n: int) -> int:
+def bucket(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-def _classical(h: PauliSum, n_padded: int, k_padded: int, width: int) -> _Classical:
+def classical_hamiltonian(h: PauliSum, n_padded: int, k_padded: int, width: int) -> ClassicalH:
     index = np.full((k_padded, width), 3 * n_padded, dtype=np.int64)
     for k, term in enumerate(h.terms):
         for position, (site, letter) in enumerate(term):
             index[k, position] = 3 * site + PAULI_LETTERS.index(letter)
     coeffs = jnp.zeros(k_padded, jnp.result_type(float)).at[: len(h.terms)].set(h.coeffs)
-    return _Classical(jnp.asarray(index), coeffs)
+    return ClassicalH(jnp.asarray(index), coeffs)
 
 
-def _vector_field(t, spins, h: _Classical):
+def vector_field(t, spins, h: ClassicalH):
     del t
     return 2.0 * jnp.cross(jax.grad(h.energy)(spins), spins)
 
@@ -108,25 +85,28 @@ def _max_norm(y):
     return jnp.max(jnp.abs(y))
 
 
-def precession_rate(h: PauliSum) -> float:
+def precession_rate(h: PauliSum) -> Array:
     """Upper bound on any spin's precession rate: 2 max_m sum_{k touching m} |c_k| (unit vectors)."""
-    local = np.zeros(h.n_sites)
-    coeffs = np.abs(np.asarray(h.coeffs))
-    for k, term in enumerate(h.terms):
-        for site, _ in term:
-            local[site] += coeffs[..., k].max()
-    return 2.0 * float(local.max(initial=0.0))
+    sites = np.array([site for term in h.terms for site, _ in term], dtype=int)
+    owner = np.array([k for k, term in enumerate(h.terms) for _ in term], dtype=int)
+    local = jnp.zeros(h.n_sites, h.coeffs.dtype).at[sites].add(jnp.abs(h.coeffs[owner]))
+    return 2.0 * jnp.max(local, initial=0.0)
 
 
-def _max_steps(h: PauliSum, t_max: float) -> int:
+def step_budget(h: PauliSum, t_max: float) -> int:
     """Generous step budget: 64 steps per precession period at the fastest possible rate."""
-    steps = math.ceil(64 * precession_rate(h) * t_max / (2 * math.pi))
-    return int(min(2**20, max(4096, _bucket(steps))))
+    steps = math.ceil(64 * float(precession_rate(h)) * t_max / (2 * math.pi))
+    if steps > MAX_STEPS:
+        raise _checks.ArgumentError(
+            "t_max",
+            f"a window of {t_max:.6g} needs about {steps} solver steps, at most {MAX_STEPS}: shorten it",
+        )
+    return int(min(MAX_STEPS, max(4096, bucket(steps))))
 
 
-def _solve(h: _Classical, spins0, t_end, saveat, max_steps, rtol=RTOL, atol=ATOL):
+def solve_classical(h: ClassicalH, spins0, t_end, saveat, max_steps, rtol=RTOL, atol=ATOL):
     return diffrax.diffeqsolve(
-        diffrax.ODETerm(_vector_field),
+        diffrax.ODETerm(vector_field),
         diffrax.Dopri8(),
         t0=jnp.zeros((), spins0.dtype),
         t1=t_end,
@@ -155,43 +135,12 @@ def evolve_meanfield(
     times = jnp.asarray(times, dtype=spins0.dtype)
     if max_steps is None:
         traced = _checks.is_traced((h, times))
-        max_steps = 2**16 if traced else _max_steps(h, float(np.max(np.asarray(times))))
+        max_steps = 2**16 if traced else step_budget(h, float(np.max(np.asarray(times))))
     # t1 > 0 is required even when every time is 0.
     t_end = jnp.maximum(times[-1], jnp.finfo(spins0.dtype).tiny)
     width = max((len(term) for term in h.terms), default=1)
-    classical = _classical(h, h.n_sites, len(h.terms), width)
-    return _solve(classical, spins0, t_end, diffrax.SaveAt(ts=times), max_steps, rtol, atol).ys
-
-
-class _MeanFieldCurve(eqx.Module):
-    """<H0>_t of the classical chain from Dopri8's dense output (error ~1e-14 at rtol 1e-12)."""
-
-    energy_h: _Classical
-    charging_h: _Classical
-    spins0: Array
-    interpolation: diffrax.DenseInterpolation
-
-    def energy(self, times):
-        # The interpolant is garbage past t1, and XLA may round a grid's last point t1 * n/n up.
-        times = jnp.clip(times, self.interpolation.t0, self.interpolation.t1)
-        spins = jax.vmap(self.interpolation.evaluate)(times)
-        return jax.vmap(self.energy_h.energy)(spins)
-
-    def initial_energy(self):
-        return self.energy_h.energy(self.spins0)
-
-    def initial_rate(self):
-        return jnp.sum(
-            jax.grad(self.energy_h.energy)(self.spins0) * _vector_field(0.0, self.spins0, self.charging_h)
-        )
-
-
-@eqx.filter_jit
-def _charge(energy_h, charging_h, spins0, t_max, times, n_grid: int, max_steps: int, ground_energy):
-    t_end = t_max if times is None else jnp.maximum(t_max, times[-1])
-    dense = _solve(charging_h, spins0, t_end, diffrax.SaveAt(dense=True), max_steps)
-    curve = _MeanFieldCurve(energy_h, charging_h, spins0, dense.interpolation)
-    return _charging.figures(curve, t_max, n_grid, times, ground_energy, spins0.dtype)
+    classical = classical_hamiltonian(h, h.n_sites, len(h.terms), width)
+    return solve_classical(classical, spins0, t_end, diffrax.SaveAt(ts=times), max_steps, rtol, atol).ys
 
 
 def classical_ground_energy(h: PauliSum, n_starts: int = 6, seed: int = 0) -> float:
@@ -225,46 +174,3 @@ def classical_ground_energy(h: PauliSum, n_starts: int = 6, seed: int = 0) -> fl
         )
         best = min(best, float(result.fun))
     return best
-
-
-def charge_meanfield(model: dict, t_max, *, times=None, n_grid: int | None = None) -> ChargeResult:
-    """Charge the mean-field (classical) version of a spin-chain battery.
-
-    Args:
-        model: keyword arguments of `spin_chain_battery` (any coupling, alpha, dm, protocol).
-        t_max: end of the window (0, t_max] for the maxima, > 0.
-        times: optional non-negative sorted times for W, P and ergotropy curves; the
-            "ergotropy" is measured from the lowest classical energy (`classical_ground_energy`).
-        n_grid: grid before refinement; default: 8 points per period of twice the fastest
-            precession rate, rounded up to a power of two.
-
-    Returns:
-        a `ChargeResult`.
-    """
-    battery = spin_chain_battery(**model)
-    times, n_grid = _charging.checked_inputs(t_max, times, n_grid)
-    traced = _checks.is_traced((battery, t_max))
-    if n_grid is None:
-        # W(t) holds products of two spins' components: up to twice the precession rate
-        bandwidth = 2.0 * precession_rate(battery.charging) if not traced else None
-        # rounded up to a power of two so that nearby parameter points share one compilation
-        n_grid = (
-            _charging.GRID_WHEN_TRACED if traced else _bucket(_charging.grid_size(bandwidth, float(t_max)))
-        )
-    max_steps = 2**16 if traced else _max_steps(battery.charging, float(t_max))
-    ground = None
-    if times is not None:
-        ground = jnp.asarray(classical_ground_energy(battery.energy), dtype=jnp.result_type(float))
-    if times is not None and not traced:
-        max_steps = max(max_steps, _max_steps(battery.charging, float(np.max(np.asarray(times)))))
-    # Pad to power-of-two sizes so that one compilation serves chains of similar size.
-    n_padded = _bucket(battery.n_sites)
-    k_padded = _bucket(max(len(battery.energy.terms), len(battery.charging.terms), 1))
-    width = max((len(term) for term in battery.energy.terms + battery.charging.terms), default=1)
-    energy_h, charging_h = (
-        _classical(h, n_padded, k_padded, width) for h in (battery.energy, battery.charging)
-    )
-    spins0 = jnp.zeros((n_padded, 3), jnp.result_type(float)).at[:, 2].set(-1.0)
-    spins0 = spins0.at[: battery.n_sites].set(bloch_vectors(battery.initial).astype(spins0.dtype))
-    t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
-    return _charge(energy_h, charging_h, spins0, t_max, times, n_grid, max_steps, ground)

@@ -21,34 +21,13 @@ Derivatives in g, alpha, B and omega reuse the divided-difference (Daleckii-Krei
 
 from __future__ import annotations
 
-import inspect
-
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 from jaxtyping import Array, Float
 
 from .. import _checks
-from ..models import COUPLINGS, PROTOCOLS, spin_chain_battery
-from ..result import ChargeResult
-from ..terms import complex_dtype
-from . import _charging
-from .dense import chunk_size, spectral_states
-
-# |phi_n| below this (of a unit vector) is dropped from the expansion of |down...down>:
-# such terms change <H0>_t by less than ~1e-15 ||H0|| sqrt(N), below eigh's own error.
-OVERLAP_CUTOFF = 1e-15
-# Frequencies E_n - E_m whose weight |phi_n phi_m A_nm| in W(t) is below this fraction of the
-# largest weight do not set the grid (they cannot move a maximum visibly).
-BANDWIDTH_CUTOFF = 1e-12
-
-_DEFAULTS = {
-    name: parameter.default
-    for name, parameter in inspect.signature(spin_chain_battery).parameters.items()
-    if parameter.default is not inspect.Parameter.empty
-}
+from ..models import COUPLINGS, PROTOCOLS, SpinChain
 
 
 def collective_spin(n: int) -> tuple[Array, Array, Array]:
@@ -90,13 +69,9 @@ class SymmetricBattery(eqx.Module):
         return jnp.zeros(self.n + 1, self.charging_diagonal.dtype).at[0].set(1.0)
 
 
-def _model(model: dict) -> dict:
-    unknown = set(model) - set(_DEFAULTS) - {"n"}
-    if unknown:
-        raise _checks.ArgumentError(sorted(unknown)[0], "is not a parameter of the spin-chain battery")
-    if "n" not in model:
-        raise _checks.ArgumentError("n", "is required")
-    return {**_DEFAULTS, **model}
+def _model(model) -> dict:
+    """Every argument of the spin-chain model, from a `SpinChain` or a mapping of them."""
+    return (model if isinstance(model, SpinChain) else SpinChain.of(model)).kwargs()
 
 
 def _uniform(name: str, value, n: int):
@@ -144,7 +119,7 @@ def _uniform_coupling(model: dict):
     return jnp.asarray(g) if n >= 2 else jnp.zeros((), jnp.result_type(g, float))
 
 
-def symmetric_battery(model: dict) -> SymmetricBattery:
+def symmetric_battery(model) -> SymmetricBattery:
     """The battery described by `spin_chain_battery` keyword arguments, in the Dicke subspace.
 
     Raises:
@@ -201,126 +176,10 @@ def _ground_energy(n: int, g, alpha, field, energy_parts) -> Array:
     return jnp.min(energy)
 
 
-def symmetric_applies(model: dict) -> bool:
+def symmetric_applies(model) -> bool:
     """True when the model is permutation-symmetric, so the symmetric method is exact for it."""
     try:
         symmetric_battery(model)
     except _checks.ArgumentError:
         return False
     return True
-
-
-class _Charging(eqx.Module):
-    """Spectral evolution of |k = 0> under the tridiagonal charging Hamiltonian (all eigenstates).
-
-    Used when the parameters are traced: derivatives come from the divided-difference JVP.
-    """
-
-    h_matrix: Array
-    energy_diagonal: Array
-    psi0: Array
-    evals: Array
-    evecs: Array
-
-    def energy(self, times):
-        def one_time(t):
-            psi = spectral_states(self.h_matrix, self.psi0, t[None], self.evals, self.evecs)[0]
-            return jnp.sum(self.energy_diagonal * (jnp.real(psi) ** 2 + jnp.imag(psi) ** 2))
-
-        batch = chunk_size(times.shape[0], 16 * self.psi0.shape[0] * 4)
-        return jax.lax.map(one_time, times, batch_size=batch)
-
-    def initial_energy(self):
-        return jnp.sum(self.energy_diagonal * jnp.real(self.psi0) ** 2)
-
-    def initial_rate(self):
-        # dW/dt(0) = -2 Im <H psi0|H0 psi0>: zero, as both are real here; kept for the identity.
-        h_psi = self.h_matrix.astype(self.psi0.dtype) @ self.psi0
-        return -2.0 * jnp.imag(jnp.vdot(h_psi, self.energy_diagonal.astype(self.psi0.dtype) * self.psi0))
-
-
-class _ReducedCharging(eqx.Module):
-    """<H0>_t = sum_nm phi_n phi_m A_nm cos((E_n - E_m) t) over the K eigenstates that matter.
-
-    A = V^T H0 V restricted to them; O(K^2) per time. Parameters are concrete here (no gradient
-    in them), only t is differentiated.
-    """
-
-    evals: Array  # (K,)
-    phi: Array  # (K,) overlaps <n|k=0>
-    coupling: Array  # (K, K) A_nm
-    e0: Array
-
-    def energy(self, times):
-        def one_time(t):
-            c = self.phi * jnp.cos(self.evals * t)
-            s = self.phi * jnp.sin(self.evals * t)
-            return c @ self.coupling @ c + s @ self.coupling @ s
-
-        batch = chunk_size(times.shape[0], 16 * self.phi.shape[0] ** 2)
-        return jax.lax.map(one_time, times, batch_size=batch)
-
-    def initial_energy(self):
-        return self.e0
-
-    def initial_rate(self):
-        return jnp.zeros_like(self.e0)  # both H0 and psi0 are real: <H psi0|H0 psi0> is real
-
-
-@eqx.filter_jit
-def _charge(battery: SymmetricBattery, t_max, times, n_grid: int):
-    h_matrix = battery.charging_matrix()
-    evals, evecs = jnp.linalg.eigh(jax.lax.stop_gradient(h_matrix))
-    cdtype = complex_dtype(evecs.dtype)
-    c = _Charging(
-        h_matrix, battery.energy_diagonal, battery.initial_state().astype(cdtype), evals, evecs.astype(cdtype)
-    )
-    return _charging.figures(c, t_max, n_grid, times, battery.ground_energy, evals.dtype)
-
-
-@eqx.filter_jit
-def _charge_reduced(reduced: _ReducedCharging, t_max, times, n_grid: int, ground_energy):
-    return _charging.figures(reduced, t_max, n_grid, times, ground_energy, reduced.evals.dtype)
-
-
-def _reduced(battery: SymmetricBattery) -> tuple[_ReducedCharging, float]:
-    """The eigenstates |k=0> overlaps with, and the fastest frequency W(t) carries."""
-    evals, evecs = scipy.linalg.eigh_tridiagonal(
-        np.asarray(battery.charging_diagonal), np.asarray(battery.charging_offdiagonal)
-    )
-    phi = evecs[0]
-    keep = np.abs(phi) > OVERLAP_CUTOFF
-    evals, evecs, phi = evals[keep], evecs[:, keep], phi[keep]
-    h0 = np.asarray(battery.energy_diagonal)
-    coupling = evecs.T @ (h0[:, None] * evecs)
-    weight = np.abs(phi[:, None] * phi[None, :] * coupling)
-    gaps = np.abs(evals[:, None] - evals[None, :])
-    bandwidth = float(np.max(np.where(weight >= BANDWIDTH_CUTOFF * weight.max(), gaps, 0.0)))
-    reduced = _ReducedCharging(
-        jnp.asarray(evals), jnp.asarray(phi), jnp.asarray(coupling), jnp.asarray(h0[0])
-    )
-    return reduced, bandwidth
-
-
-def charge_symmetric(model: dict, t_max, *, times=None, n_grid: int | None = None) -> ChargeResult:
-    """Charge a permutation-symmetric spin-chain battery exactly in its (N+1)-dim Dicke subspace.
-
-    Args:
-        model: keyword arguments of `spin_chain_battery` (`n` required).
-        t_max: end of the window (0, t_max] for the maxima, > 0.
-        times: optional non-negative sorted times for W, P and ergotropy curves.
-        n_grid: grid before refinement; default resolves the fastest frequency present in W(t).
-
-    Returns:
-        a `ChargeResult`. Differentiable in g, alpha,
-        field and omega (and t_max); under a transformation every eigenstate is kept.
-    """
-    battery = symmetric_battery(model)
-    times, n_grid = _charging.checked_inputs(t_max, times, n_grid)
-    t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
-    if _checks.is_traced((battery, t_max)):
-        return _charge(battery, t_max, times, n_grid or _charging.GRID_WHEN_TRACED)
-    reduced, bandwidth = _reduced(battery)
-    if n_grid is None:
-        n_grid = _charging.grid_size(bandwidth, float(t_max))
-    return _charge_reduced(reduced, t_max, times, n_grid, battery.ground_energy)

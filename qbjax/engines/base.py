@@ -1,0 +1,149 @@
+"""The one interface every charging engine implements.
+
+An engine turns a battery (a `Battery` of Pauli terms, or a `SpinChain`) into a `Curve`:
+the stored energy <H0>_t on the charging window [0, t_end]. Everything above the engines
+(the maxima P_max, T*, W_max; P(0); the ergotropy; sweeps; optimisation; the JSON) is
+written once against that curve, in `qbjax.charge`.
+
+An engine is an immutable `eqx.Module` holding its options. Three steps, in this order:
+
+    engine.check(model)                  plain Python: raises ArgumentError naming the argument
+    engine = engine.plan(model, t_end, width=None)   concrete: fixes static sizes (blocks, degree)
+    curve = engine.prepare(model, t_end)             jittable (and vmappable where supported)
+
+`plan` sees concrete numbers only (a window end, an upper bound `width` on the spectral
+width E_max - E_min of the charging Hamiltonian over every point a batch will hold) and
+returns an engine whose static fields fix every shape, so that one compilation serves a
+whole batch. Each engine declares what it supports: `batchable` (a batch of points runs
+best as one `vmap` of `prepare` over the battery's coefficients, else point by point),
+`differentiable` (gradients flow through the curve), `traced_window` (t_end may be a
+tracer); `require` raises an error that says which capability is missing.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._checks import ArgumentError
+
+CAPABILITIES = {
+    "batchable": "one vmapped call over a batch of parameter points",
+    "differentiable": "gradients through the evolution",
+    "traced_window": "a traced (differentiated or batched) charging window",
+}
+
+
+class Curve(eqx.Module):
+    """<H0>_t of a battery charged from t = 0, on [0, t_end].
+
+    Subclasses implement `energy`, `initial_energy` and `ground_energy`; the rest has
+    defaults that hold for pure states.
+    """
+
+    @abc.abstractmethod
+    def energy(self, times: Float[Array, " T"]) -> Float[Array, " T"]:
+        """<H0>_t at each time in [0, t_end]; differentiable in t and in the parameters."""
+
+    @abc.abstractmethod
+    def initial_energy(self) -> Float[Array, ""]:
+        """<H0> at t = 0."""
+
+    @abc.abstractmethod
+    def ground_energy(self) -> Float[Array, ""]:
+        """Lowest eigenvalue of H0 (the passive energy of every pure state)."""
+
+    def ergotropy(self, times: Float[Array, " T"], energies: Float[Array, " T"]) -> Float[Array, " T"]:
+        """Ergotropy of the charged state at `times`, given its energies there.
+
+        A pure state's passive state is the ground state: E(t) = <H0>_t - E_ground.
+        Engines on mixed states override this.
+        """
+        del times
+        return energies - self.ground_energy()
+
+    def error_estimate(self) -> Float[Array, ""] | None:
+        """An estimate of the state error (norm) over the window; None for exact engines."""
+        return None
+
+    def bandwidth(self) -> float | None:
+        """The fastest angular frequency in W(t), when the engine knows a sharp concrete value
+        (it sets the maxima grid); None: use the engine's bound from the Hamiltonian."""
+        return None
+
+    def search_curve(self) -> Curve:
+        """A curve with the same values, cheaper to evaluate, for the grid and the bisection
+        of the maxima (no parameter gradients needed there)."""
+        return self
+
+
+class AbstractEngine(eqx.Module):
+    """Options of one way of computing <H0>_t; see the module docstring for the protocol."""
+
+    name: ClassVar[str]
+    batchable: ClassVar[bool] = True
+    differentiable: ClassVar[bool] = True
+    traced_window: ClassVar[bool] = True
+
+    def check(self, model) -> None:
+        """Raise `ArgumentError` naming the argument when this engine cannot charge `model`."""
+
+    def plan(self, model, t_end: float, *, width: float | None = None) -> AbstractEngine:
+        """This engine with its static sizes fixed for windows up to `t_end`.
+
+        Args:
+            model: a concrete `Battery` or `SpinChain` (when `width` is None).
+            t_end: the longest window any prepared curve will cover.
+            width: an upper bound on E_max - E_min of the charging Hamiltonian over every
+                point that will be prepared; None: computed from `model`.
+        """
+        del model, t_end, width
+        return self
+
+    @abc.abstractmethod
+    def prepare(self, model, t_end) -> Curve:
+        """The energy curve of `model` on [0, t_end] (jittable)."""
+
+    def prepare_concrete(self, model, t_end, *, ergotropy: bool = True) -> Curve:
+        """`prepare` on concrete inputs, outside any transformation: compiled once per shape.
+
+        Engines with a faster path for concrete numbers (NumPy, SciPy) override it.
+        `ergotropy`: whether the curve will be asked for the ergotropy (engines whose
+        ground energy is costly compute it only then).
+        """
+        del ergotropy
+        return _prepare_jit(self, model, t_end)
+
+    @abc.abstractmethod
+    def frequency_bound(self, model) -> Array:
+        """An upper bound on the angular frequencies in W(t) (sets the maxima grid); traceable,
+        so a sweep bounds all its points in one vectorised call."""
+
+    def memory_bytes(self, model) -> int:
+        """Estimated peak memory of `prepare` for one point."""
+        del model
+        return 0
+
+    def require(self, capability: str, purpose: str) -> None:
+        """Raise `ArgumentError("method", ...)` when this engine lacks `capability`."""
+        if not getattr(self, capability):
+            raise ArgumentError(
+                "method",
+                f"the {self.name} method does not support {CAPABILITIES[capability]}, needed {purpose}",
+            )
+
+
+@eqx.filter_jit
+def _prepare_jit(engine: AbstractEngine, model, t_end) -> Curve:
+    return engine.prepare(model, t_end)
+
+
+def rate_at_zero(curve: Curve) -> Float[Array, ""]:
+    """P(0) = dW/dt at t = 0, the limit of W(t)/t: the time derivative of the energy curve."""
+    zero = jnp.zeros((1,), jnp.result_type(float))
+    return jax.jvp(curve.energy, (zero,), (jnp.ones_like(zero),))[1][0]

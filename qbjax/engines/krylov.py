@@ -1,0 +1,117 @@
+"""The Krylov engine: matrix-free Lanczos blocks over the window (large N).
+
+One march of equal blocks covers [0, t_end]; every block keeps its tridiagonal T_b and the
+projection G_b of H0 on its basis, so <H0> at any time is an m x m computation
+(`propagate.krylov.KrylovBlocks`). Gradients use the reversible adjoint of the march, so
+their memory does not grow with the number of blocks.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from .. import _checks
+from ..models import as_battery
+from ..propagate.krylov import (
+    DEFAULT_KRYLOV_DIM,
+    KrylovBlocks,
+    KrylovConfig,
+    breakdown_threshold,
+    check_krylov_fits,
+    check_options,
+    ground_state_energy,
+    krylov_memory_bytes,
+    march_blocks,
+    plan_march,
+)
+from ..propagate.matfree import matfree
+from ..terms import PauliSum, norm_bound
+from .base import AbstractEngine, Curve
+
+# Blocks kept for <H0>_t (each (m, m) complex matrices): 2^16 blocks of m = 40 hold ~5 GiB.
+MAX_BLOCKS = 2**16
+
+
+class KrylovCurve(Curve):
+    blocks: KrylovBlocks
+    energy_h: PauliSum
+    e0: Array
+    err: Array
+
+    def energy(self, times):
+        return self.blocks.energy(times)
+
+    def initial_energy(self):
+        return self.e0
+
+    def ground_energy(self):
+        return ground_state_energy(self.energy_h)
+
+    def error_estimate(self):
+        return self.err
+
+
+class Krylov(AbstractEngine):
+    """Matrix-free Krylov propagation.
+
+    Attributes:
+        krylov_dim: Krylov dimension m of every block.
+        tol: target for the summed state error over the march (sets the block length);
+            default 1e-11 in complex128, 1e-5 in complex64.
+        dtype: complex128 (default under x64) or complex64 (GPU speed; error ~1e-6).
+        spectral_width: E_max - E_min of the charging Hamiltonian or an upper estimate;
+            required when the battery's coefficients are traced (jit, grad, vmap), since
+            the number of blocks is fixed before tracing. Default: a short Lanczos probe.
+        blocks: number of blocks (set by `plan`).
+    """
+
+    name = "krylov"
+    traced_window = False  # the window's end fixes the number of blocks
+    krylov_dim: int = eqx.field(static=True, default=DEFAULT_KRYLOV_DIM)
+    tol: float | None = eqx.field(static=True, default=None)
+    dtype: object = eqx.field(static=True, default=None)
+    spectral_width: float | None = eqx.field(static=True, default=None)
+    blocks: int | None = eqx.field(static=True, default=None)
+    breakdown: float | None = eqx.field(static=True, default=None)
+
+    def _options(self):
+        return check_options(self.krylov_dim, self.tol, self.dtype)
+
+    def check(self, model) -> None:
+        krylov_dim, _, dtype = self._options()
+        check_krylov_fits(model.n_sites, krylov_dim, dtype)
+
+    def plan(self, model, t_end: float, *, width: float | None = None) -> Krylov:
+        krylov_dim, tol, dtype = self._options()
+        width = self.spectral_width if width is None else width
+        width, blocks = plan_march(as_battery(model).charging, float(t_end), krylov_dim, tol, width)
+        if blocks > MAX_BLOCKS:
+            raise _checks.ArgumentError(
+                "t_max",
+                f"a window of {float(t_end):.6g} needs {blocks} Krylov blocks, at most {MAX_BLOCKS} are "
+                "kept in memory: shorten the window",
+            )
+        return Krylov(krylov_dim, tol, dtype, self.spectral_width, blocks, breakdown_threshold(width, dtype))
+
+    def prepare(self, model, t_end) -> KrylovCurve:
+        if self.blocks is None:
+            raise _checks.ArgumentError(
+                "method", "a Krylov engine must be planned (engine.plan) before prepare"
+            )
+        battery = as_battery(model)
+        h, h0 = matfree(battery.charging), matfree(battery.energy)
+        psi0 = battery.initial_state().astype(self.dtype)
+        e0 = jnp.real(jnp.vdot(psi0, h0(psi0)))
+        config = KrylovConfig(self.krylov_dim, self.breakdown, True)
+        data, err = march_blocks(h, h0, psi0, t_end, self.blocks, config)
+        return KrylovCurve(data, battery.energy, e0, jax.lax.stop_gradient(err))
+
+    def frequency_bound(self, model) -> Array:
+        return 2.0 * norm_bound(as_battery(model).charging)
+
+    def memory_bytes(self, model) -> int:
+        krylov_dim, _, dtype = self._options()
+        return krylov_memory_bytes(model.n_sites, krylov_dim, dtype)

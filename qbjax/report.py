@@ -1,0 +1,29 @@
+"""The JSON object of `qbjax charge --json` (and of every figure's data file)."""
+
+from __future__ import annotations
+
+from .charge import charge_with
+from .models import SpinChain
+
+
+def charge_report(model: dict, t_max, *, times=None, n_grid=None, method="auto") -> dict:
+    """Charge the spin chain `model` (keyword arguments of `spin_chain_battery`) and report
+    the model, the method that ran, the window and the results as JSON-ready values."""
+    result, name = charge_with(SpinChain.of(model), t_max, times=times, n_grid=n_grid, method=method)
+    report = {
+        **model,
+        "method": name,
+        "t_max": t_max,
+        "max_power": float(result.max_power),
+        "t_max_power": float(result.t_max_power),
+        "max_work": float(result.max_work),
+        "t_max_work": float(result.t_max_work),
+        "initial_energy": float(result.initial_energy),
+    }
+    if result.error_estimate is not None:  # Krylov: estimated state error (norm)
+        report["error_estimate"] = float(result.error_estimate)
+    if result.times is not None:
+        report["ground_energy"] = float(result.ground_energy)
+        for key in ("times", "work", "power", "ergotropy"):
+            report[key] = [float(x) for x in getattr(result, key)]
+    return report

@@ -1,0 +1,80 @@
+"""A sweep split over two JAX processes (jax.distributed on loopback) equals the one-process sweep."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from multiprocess_worker import AXES, CHUNK, MODEL, NUM_PROCESSES
+
+from qbjax.sweep import QUANTITIES, sweep
+from qbjax.sweep_store import load_result
+
+WORKER = Path(__file__).with_name("multiprocess_worker.py")
+
+TIMEOUT_S = 240
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_process_sweep_equals_one_process_sweep(tmp_path):
+    out = tmp_path / "shared"
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}  # one device each
+    env["JAX_PLATFORMS"] = "cpu"
+    logs = [(tmp_path / f"worker{i}.out", tmp_path / f"worker{i}.err") for i in range(NUM_PROCESSES)]
+    workers = []
+    for i, (stdout, stderr) in enumerate(logs):
+        with open(stdout, "w") as out_file, open(stderr, "w") as err_file:
+            command = [sys.executable, str(WORKER), str(i), str(port), str(out)]
+            workers.append(subprocess.Popen(command, stdout=out_file, stderr=err_file, env=env))
+    deadline = time.monotonic() + TIMEOUT_S
+    try:
+        # a process that fails leaves the other waiting at a barrier: stop at the first failure
+        while any(w.poll() is None for w in workers) and all(w.poll() in (None, 0) for w in workers):
+            assert time.monotonic() < deadline, f"the two-process sweep took over {TIMEOUT_S} s"
+            time.sleep(0.05)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+    failures = [
+        f"process {i} exited {worker.returncode}{' (killed by the test)' if worker.returncode < 0 else ''}:"
+        f"\n{stderr.read_text()}\n{stdout.read_text()}"
+        for i, (worker, (stdout, stderr)) in enumerate(zip(workers, logs, strict=True))
+        if worker.returncode != 0
+    ]
+    assert not failures, "\n".join(failures)
+    # the last line: Gloo prints its own lines to stdout
+    reports = [json.loads(stdout.read_text().strip().splitlines()[-1]) for stdout, _ in logs]
+
+    n_chunks = reports[0]["n_chunks"]
+    assert n_chunks == 6
+    for i, report in enumerate(reports):
+        assert report["process_index"] == i
+        assert report["process_count"] == NUM_PROCESSES
+        assert report["devices"] == NUM_PROCESSES * report["local_devices"]
+        assert report["resumed_chunks"] == 0
+        assert report["chunks"], f"process {i} computed no chunk"
+        assert report["chunks"] == list(range(i, n_chunks, NUM_PROCESSES))  # round-robin
+    computed = sorted(index for report in reports for index in report["chunks"])
+    assert computed == list(range(n_chunks))  # every chunk once, by exactly one process
+    assert len(list((out / "chunks").glob("*.nc"))) == n_chunks
+
+    stored = load_result(out)
+    single = sweep(MODEL, AXES, chunk=CHUNK, progress=False)
+    np.testing.assert_array_equal(stored["alpha"], AXES["alpha"])
+    np.testing.assert_array_equal(stored["dm"], AXES["dm"])
+    np.testing.assert_allclose(stored["t_max"], single.plan.rows[:, -1].reshape(6, 2), rtol=1e-12)
+    for key in QUANTITIES:
+        assert stored[key].shape == single.values[key].shape == (6, 2)
+        np.testing.assert_allclose(stored[key], single.values[key], rtol=1e-12, atol=1e-12, err_msg=key)
