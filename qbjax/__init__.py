@@ -2,7 +2,12 @@
 
 Precision follows JAX: call `jax.config.update("jax_enable_x64", True)` for float64
 (the `qbjax` command does this). Importing qbjax changes no global JAX setting.
+
+The closed-system core is imported with the package; parts that need diffrax (noisy
+charging, open systems, mean-field propagation) or optax (optimisation) load on first use.
 """
+
+import importlib
 
 from ._checks import ArgumentError as ArgumentError
 from .charge import ChargeResult as ChargeResult
@@ -15,8 +20,6 @@ from .charge import work as work
 from .charger import resource_series as resource_series
 from .engines import Dense as Dense
 from .engines import Krylov as Krylov
-from .engines import Lindblad as Lindblad
-from .engines import MeanField as MeanField
 from .engines import Symmetric as Symmetric
 from .models import PARAMETERS as PARAMETERS
 from .models import PROTOCOLS as PROTOCOLS
@@ -28,14 +31,6 @@ from .models import interaction as interaction
 from .models import local_field as local_field
 from .models import product_state as product_state
 from .models import spin_chain_battery as spin_chain_battery
-from .noisy import NoisyCharge as NoisyCharge
-from .noisy import noise_sweep as noise_sweep
-from .noisy import noisy_charge as noisy_charge
-from .open import ThermalPair as ThermalPair
-from .open import ness as ness
-from .open import steady_state as steady_state
-from .open import thermal_pair as thermal_pair
-from .open import two_stroke_cycle as two_stroke_cycle
 from .optimize import OptimizeResult as OptimizeResult
 from .optimize import optimize as optimize
 from .passivity import capacity as capacity
@@ -47,7 +42,6 @@ from .passivity import residual_capacity as residual_capacity
 from .propagate import evolve as evolve
 from .propagate import evolve_expm as evolve_expm
 from .propagate import evolve_krylov as evolve_krylov
-from .propagate import evolve_meanfield as evolve_meanfield
 from .propagate import ground_energy as ground_energy
 from .propagate import matfree as matfree
 from .propagate import symmetric_applies as symmetric_applies
@@ -74,3 +68,30 @@ from .terms import dense as dense
 from .terms import pauli_sum as pauli_sum
 
 __version__ = "0.1.0"
+
+# name -> module, imported on first access (PEP 562): these need diffrax
+_LAZY = {
+    "Lindblad": ".engines.lindblad",
+    "MeanField": ".engines.meanfield",
+    "NoisyCharge": ".noisy",
+    "noise_sweep": ".noisy",
+    "noisy_charge": ".noisy",
+    "evolve_meanfield": ".propagate.meanfield",
+    "ThermalPair": ".open.thermal",
+    "ness": ".open.thermal",
+    "thermal_pair": ".open.thermal",
+    "two_stroke_cycle": ".open.thermal",
+    "steady_state": ".open.steady",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'qbjax' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -96,8 +96,10 @@ def window_end(t_max, times) -> float | Array:
     """The end of the interval a curve must cover: the window and every curve time."""
     if times is None:
         return t_max
-    last = np.max(np.asarray(times))
-    return t_max if _checks.is_traced(t_max) else max(float(t_max), float(last))
+    last = times[-1] if _checks.is_traced(times) else float(np.max(np.asarray(times)))
+    if _checks.is_traced((t_max, times)):
+        return jnp.maximum(t_max, last)
+    return max(float(t_max), last)
 
 
 def prepare(engine: AbstractEngine, model, t_end, *, ergotropy: bool = True) -> Curve:
@@ -149,11 +151,13 @@ def charge(model, t_max, *, times=None, n_grid: int | None = None, method="auto"
     if n_grid is not None:
         n_grid = check_grid(n_grid)
     if times is not None:
-        times = _as_times(times)
+        _checks.time_grid("times", times)
     if _checks.is_traced((model, t_max)):
         engine.require("differentiable", "to differentiate or batch `charge`")
+    t_end = window_end(t_max, times)  # before `times` becomes an array (a tracer under jit)
+    curve = prepare(engine, model, t_end, ergotropy=times is not None)
     t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
-    curve = prepare(engine, model, window_end(t_max, times), ergotropy=times is not None)
+    times = None if times is None else _as_times(times)
     return _figures(curve, t_max, times, grid_points(engine, model, curve, t_max, n_grid))
 
 

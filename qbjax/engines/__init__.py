@@ -1,13 +1,24 @@
-"""Charging engines: one interface (`base`), one module per way of computing <H0>_t."""
+"""Charging engines: one interface (`base`), one module per way of computing <H0>_t.
 
-from .auto import ENGINES as ENGINES
+The mean-field and Lindblad engines need diffrax and load on first use.
+"""
+
+import importlib
+
 from .auto import METHODS as METHODS
 from .auto import choose as choose
+from .auto import engine_class as engine_class
 from .auto import engine_for as engine_for
 from .base import AbstractEngine as AbstractEngine
 from .base import Curve as Curve
 from .dense import Dense as Dense
 from .krylov import Krylov as Krylov
-from .lindblad import Lindblad as Lindblad
-from .meanfield import MeanField as MeanField
 from .symmetric import Symmetric as Symmetric
+
+_LAZY = {"MeanField": ".meanfield", "Lindblad": ".lindblad"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'qbjax.engines' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)

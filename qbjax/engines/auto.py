@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
+
 from .. import _checks
 from ..models import SpinChain
 from ..propagate.symmetric import symmetric_applies
 from .base import AbstractEngine
 from .dense import Dense
 from .krylov import Krylov
-from .meanfield import MeanField
 from .symmetric import Symmetric
 
-ENGINES: dict[str, type[AbstractEngine]] = {
-    "dense": Dense,
-    "krylov": Krylov,
-    "symmetric": Symmetric,
-    "meanfield": MeanField,
+# method name -> (module in qbjax.engines, class); imported when named (mean-field needs diffrax)
+ENGINES = {
+    "dense": ("dense", "Dense"),
+    "krylov": ("krylov", "Krylov"),
+    "symmetric": ("symmetric", "Symmetric"),
+    "meanfield": ("meanfield", "MeanField"),
 }
 METHODS = ("auto", *ENGINES)
+
+
+def engine_class(name: str) -> type[AbstractEngine]:
+    """The engine class behind a method name."""
+    _checks.one_of("method", name, tuple(ENGINES))
+    module, cls = ENGINES[name]
+    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
 
 # Above this size a dense diagonalisation (O(8^N) time) loses to Krylov blocks (O(2^N) per product).
 DENSE_MAX_N = 12
@@ -41,6 +50,6 @@ def engine_for(method, model) -> AbstractEngine:
         engine = method
     else:
         _checks.one_of("method", method, METHODS)
-        engine = choose(model) if method == "auto" else ENGINES[method]()
+        engine = choose(model) if method == "auto" else engine_class(method)()
     engine.check(model)
     return engine

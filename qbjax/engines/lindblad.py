@@ -33,6 +33,18 @@ def energy_of(h0: PauliSum, rho) -> Array:
     return jnp.real(jnp.trace(h_rho))
 
 
+# Memory for the solver's dense output: diffrax keeps about 9 states per allowed step (the
+# step's end point and Tsit5's stages), preallocated for every one of `max_steps`.
+DENSE_OUTPUT_BYTES = 2**31
+_STATES_PER_STEP = 9
+
+
+def step_budget(n_sites: int) -> int:
+    """The largest step budget whose dense output fits in DENSE_OUTPUT_BYTES."""
+    per_step = _STATES_PER_STEP * 16 * 4**n_sites
+    return int(min(100_000, max(64, DENSE_OUTPUT_BYTES // per_step)))
+
+
 class LindbladCurve(Curve):
     energy_h: PauliSum
     rho0: Array
@@ -65,7 +77,8 @@ class Lindblad(AbstractEngine):
     Attributes:
         dephasing, damping: rates >= 0. A concrete zero drops the channel.
         rtol, atol: tolerances of the adaptive solver.
-        max_steps: the solver's step budget.
+        max_steps: the solver's step budget; default (set by `plan`): as many steps as
+            the dense output can keep in DENSE_OUTPUT_BYTES, at most 100000.
     """
 
     name = "lindblad"
@@ -73,7 +86,7 @@ class Lindblad(AbstractEngine):
     damping: object = 0.0
     rtol: float = eqx.field(static=True, default=1e-8)
     atol: float = eqx.field(static=True, default=1e-10)
-    max_steps: int = eqx.field(static=True, default=100_000)
+    max_steps: int | None = eqx.field(static=True, default=None)
 
     def check(self, model) -> None:
         n = model.n_sites
@@ -83,6 +96,14 @@ class Lindblad(AbstractEngine):
         _checks.nonnegative("damping", self.damping)
         _checks.positive("rtol", self.rtol)
         _checks.positive("atol", self.atol)
+
+    def plan(self, model, t_end: float, *, width: float | None = None) -> Lindblad:
+        del t_end, width
+        if self.max_steps is not None:
+            return self
+        return eqx.tree_at(
+            lambda e: e.max_steps, self, step_budget(model.n_sites), is_leaf=lambda x: x is None
+        )
 
     def lindbladian(self, model) -> ChainLindbladian:
         charging = as_battery(model).charging
@@ -110,7 +131,7 @@ class Lindblad(AbstractEngine):
             y0=(jnp.real(rho0), jnp.imag(rho0)),
             saveat=diffrax.SaveAt(dense=True),
             stepsize_controller=diffrax.PIDController(rtol=self.rtol, atol=self.atol),
-            max_steps=self.max_steps,
+            max_steps=self.max_steps or step_budget(battery.n_sites),
         )
         return LindbladCurve(battery.energy, rho0, solution.interpolation)
 
@@ -118,5 +139,4 @@ class Lindblad(AbstractEngine):
         return 2.0 * norm_bound(as_battery(model).charging)
 
     def memory_bytes(self, model) -> int:
-        # dense output keeps a few d x d states per accepted step; count 64 of them
-        return 64 * 16 * 4**model.n_sites
+        return _STATES_PER_STEP * 16 * 4**model.n_sites * (self.max_steps or step_budget(model.n_sites))

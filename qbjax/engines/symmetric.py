@@ -11,7 +11,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 from jaxtyping import Array
 
 from .. import _checks
@@ -93,6 +92,7 @@ class ReducedSymmetricCurve(Curve):
 
 def _reduced_curve(battery: SymmetricBattery) -> ReducedSymmetricCurve:
     """The eigenstates |k=0> overlaps with, and the fastest frequency W(t) carries."""
+    import scipy.linalg  # the only use of SciPy's linear algebra: loaded when needed
     evals, evecs = scipy.linalg.eigh_tridiagonal(
         np.asarray(battery.charging_diagonal), np.asarray(battery.charging_offdiagonal)
     )

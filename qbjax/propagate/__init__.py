@@ -1,4 +1,9 @@
-"""Propagators: one module per method, each mapping (H, psi0, times) to states."""
+"""Propagators: one module per method, each mapping (H, psi0, times) to states.
+
+The mean-field propagator needs diffrax and loads on first use.
+"""
+
+import importlib
 
 from .dense import Spectrum as Spectrum
 from .dense import check_dense_fits as check_dense_fits
@@ -15,10 +20,15 @@ from .krylov import spectral_width as spectral_width
 from .matfree import MatFreeH as MatFreeH
 from .matfree import matfree as matfree
 from .matfree import matvec_bytes as matvec_bytes
-from .meanfield import bloch_vectors as bloch_vectors
-from .meanfield import classical_energy as classical_energy
-from .meanfield import evolve_meanfield as evolve_meanfield
 from .symmetric import SymmetricBattery as SymmetricBattery
 from .symmetric import collective_spin as collective_spin
 from .symmetric import symmetric_applies as symmetric_applies
 from .symmetric import symmetric_battery as symmetric_battery
+
+_LAZY = {name: ".meanfield" for name in ("bloch_vectors", "classical_energy", "evolve_meanfield")}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'qbjax.propagate' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)
