@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -27,6 +28,15 @@ class ArgumentError(ValueError):
 def is_traced(value) -> bool:
     """True when `value` (or any leaf of it) is a JAX tracer without a concrete value."""
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(value))
+
+
+def array_module(*values):
+    """NumPy for concrete values, jax.numpy for traced ones.
+
+    Building a model from concrete numbers with NumPy costs no compilation: each eager
+    jax.numpy operation is a small XLA program, compiled on first use in every process.
+    """
+    return jnp if is_traced(values) else np
 
 
 def is_concrete_zero(value) -> bool:

@@ -51,7 +51,8 @@ def nearest_neighbour(n: int, g, *, periodic: bool = False) -> Couplings:
     pairs = [(i, i + 1) for i in range(n - 1)]
     if periodic and n > 2:
         pairs.append((0, n - 1))
-    strengths = jnp.asarray(g) * jnp.ones(len(pairs), dtype=jnp.result_type(g, float))
+    xp = _checks.array_module(g)
+    strengths = xp.asarray(g) * xp.ones(len(pairs), dtype=jnp.result_type(g, float))
     return Couplings(n, tuple(pairs), strengths)
 
 
@@ -67,7 +68,8 @@ def power_law(n: int, g, p, *, periodic: bool = False) -> Couplings:
     if periodic:
         distance = np.minimum(distance, n - distance)
     dtype = jnp.result_type(g, p, float)
-    strengths = jnp.asarray(g, dtype) * jnp.asarray(distance, dtype) ** (-jnp.asarray(p, dtype))
+    xp = _checks.array_module(g, p)
+    strengths = xp.asarray(g, dtype) * xp.asarray(distance, dtype) ** (-xp.asarray(p, dtype))
     return Couplings(n, tuple(pairs), strengths)
 
 
@@ -88,7 +90,7 @@ def local_field(n: int, strength, axis: str = "z", *, name: str = "field") -> Pa
     """
     n = _checks.integer_at_least("n", n, 1)
     _checks.finite(name, strength)
-    strength = jnp.asarray(strength)
+    strength = _checks.array_module(strength).asarray(strength)
     if strength.ndim not in (0, 1) or (strength.ndim == 1 and strength.shape[0] != n):
         raise _checks.ArgumentError(name, f"must be a number or {n} site values, got shape {strength.shape}")
     per_site = [strength if strength.ndim == 0 else strength[i] for i in range(n)]
@@ -112,7 +114,7 @@ def interaction(c: Couplings, alpha=0.0, dm=0.0) -> PauliSum:
     """
     _checks.finite("alpha", alpha)
     _checks.finite("dm", dm)
-    dm = jnp.asarray(dm)
+    dm = _checks.array_module(dm).asarray(dm)
     if dm.shape == ():
         dm_components = [(dm, "X", "Y")]
     elif dm.shape == (3,):
@@ -142,8 +144,9 @@ def product_state(amplitudes: Complex[Array, "N 2"]) -> Complex[Array, " d"]:
 
 def all_down(n: int) -> Complex[Array, "N 2"]:
     """Product amplitudes of |down...down>, the ground state of H0 for g >= 0, |alpha| <= 1."""
-    dtype = jnp.result_type(complex)
-    return jnp.zeros((n, 2), dtype).at[:, 1].set(1.0)
+    amplitudes = np.zeros((n, 2), jnp.result_type(complex))
+    amplitudes[:, 1] = 1.0
+    return amplitudes
 
 
 class Battery(eqx.Module):

@@ -263,6 +263,7 @@ def _polish(objective: _Objective, x):
 def _run_adam(objective: _Objective, x0, steps: int, learning_rate: float):
     """Projected Adam from every start at once; returns final points, values and best-per-step."""
     import optax  # only optimisation needs it: keeps `import qbjax` light
+
     schedule = optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3)
     optimizer = optax.adam(schedule)
     value_and_grad = jax.vmap(jax.value_and_grad(lambda z: objective(z)[0]))

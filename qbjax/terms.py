@@ -63,7 +63,8 @@ class PauliSum(eqx.Module):
     def __add__(self, other: PauliSum) -> PauliSum:
         if other.n_sites != self.n_sites:
             raise ValueError(f"cannot add PauliSums on {self.n_sites} and {other.n_sites} sites")
-        coeffs = jnp.concatenate([self.coeffs, other.coeffs], axis=-1)
+        xp = _checks.array_module(self.coeffs, other.coeffs)
+        coeffs = xp.concatenate([self.coeffs, other.coeffs], axis=-1)
         return PauliSum(self.n_sites, self.terms + other.terms, coeffs)
 
     @property
@@ -86,9 +87,10 @@ def pauli_sum(n_sites: int, weighted_terms: list[tuple[Term, object]]) -> PauliS
     """
     kept = [(term, c) for term, c in weighted_terms if not _checks.is_concrete_zero(c)]
     if not kept:
-        return PauliSum(n_sites, (), jnp.zeros((0,)))
+        return PauliSum(n_sites, (), np.zeros((0,), jnp.result_type(float)))
     terms = tuple(term for term, _ in kept)
-    coeffs = jnp.stack([jnp.asarray(c) for _, c in kept], axis=-1)
+    xp = _checks.array_module([c for _, c in kept])
+    coeffs = xp.stack([xp.asarray(c) for _, c in kept], axis=-1)
     if not jnp.issubdtype(coeffs.dtype, jnp.floating):
         coeffs = coeffs.astype(jnp.result_type(float))
     return PauliSum(n_sites, terms, coeffs)
@@ -181,7 +183,8 @@ def expectation(h: PauliSum, psi: Complex[Array, " d"]) -> Float[Array, ""]:
 
 def norm_bound(h: PauliSum) -> Float[Array, ""]:
     """sum_k |c_k| >= ||H||: every Pauli string has unit operator norm."""
-    return jnp.sum(jnp.abs(h.coeffs), axis=-1)
+    xp = _checks.array_module(h.coeffs)
+    return xp.sum(xp.abs(h.coeffs), axis=-1)
 
 
 def is_diagonal(h: PauliSum) -> bool:

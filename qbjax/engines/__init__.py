@@ -11,6 +11,7 @@ from .auto import engine_class as engine_class
 from .auto import engine_for as engine_for
 from .base import AbstractEngine as AbstractEngine
 from .base import Curve as Curve
+from .chebyshev import Chebyshev as Chebyshev
 from .dense import Dense as Dense
 from .krylov import Krylov as Krylov
 from .symmetric import Symmetric as Symmetric

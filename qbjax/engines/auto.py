@@ -16,6 +16,7 @@ from .symmetric import Symmetric
 ENGINES = {
     "dense": ("dense", "Dense"),
     "krylov": ("krylov", "Krylov"),
+    "chebyshev": ("chebyshev", "Chebyshev"),
     "symmetric": ("symmetric", "Symmetric"),
     "meanfield": ("meanfield", "MeanField"),
 }
@@ -27,6 +28,7 @@ def engine_class(name: str) -> type[AbstractEngine]:
     _checks.one_of("method", name, tuple(ENGINES))
     module, cls = ENGINES[name]
     return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+
 
 # Above this size a dense diagonalisation (O(8^N) time) loses to Krylov blocks (O(2^N) per product).
 DENSE_MAX_N = 12

@@ -93,6 +93,7 @@ class ReducedSymmetricCurve(Curve):
 def _reduced_curve(battery: SymmetricBattery) -> ReducedSymmetricCurve:
     """The eigenstates |k=0> overlaps with, and the fastest frequency W(t) carries."""
     import scipy.linalg  # the only use of SciPy's linear algebra: loaded when needed
+
     evals, evecs = scipy.linalg.eigh_tridiagonal(
         np.asarray(battery.charging_diagonal), np.asarray(battery.charging_offdiagonal)
     )

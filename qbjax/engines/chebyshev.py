@@ -1,0 +1,142 @@
+"""The Chebyshev engine: decomposition-free propagation by a Bessel-weighted Chebyshev series.
+
+    exp(-iHt) psi0 = e^{-ict} sum_k a_k(t) T_k((H - c)/r) psi0,   a_k = (2 - delta_k0) (-i)^k J_k(rt)
+
+with [c - r, c + r] a rigorous bound on the spectrum (`propagate.chebyshev.spectral_bounds`)
+and the degree from the truncation bound for the requested tolerance. The vectors
+T_k(H~) psi0 do not depend on t, so the Gram matrices <phi_k|H0|phi_l> turn <H0>_t at any
+time into a (K+1) x (K+1) quadratic form: the maxima's grid and bisection never touch a
+state again. Matrix-free H @ psi; fixed degree inside `scan`, so it jits, vmaps over the
+coefficients and differentiates (checkpointed per segment).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .. import _checks
+from ..models import as_battery
+from ..propagate.chebyshev import DEFAULT_TOL, ChebyshevCurve, chebyshev_curve, plan
+from ..propagate.krylov import ground_state_energy
+from ..terms import PauliSum, norm_bound
+from .base import AbstractEngine, Curve
+
+# Vectors of 2^N alive at the peak: the K + 1 Chebyshev vectors (K about 60 for the default
+# tolerance and segment length), a batch of H0 products, recurrence and operator storage.
+PEAK_VECTORS = 96
+DEFAULT_TOL_SINGLE = 1e-5
+
+
+class ChebyshevEnergyCurve(Curve):
+    curve: ChebyshevCurve
+    energy_h: PauliSum
+    fastest: float | None = eqx.field(static=True)
+
+    def energy(self, times):
+        return self.curve.energy(times)
+
+    def initial_energy(self):
+        return self.curve.energy(jnp.zeros((1,), self.curve.radius.dtype))[0]
+
+    def ground_energy(self):
+        return ground_state_energy(self.energy_h)
+
+    def error_estimate(self):
+        return self.curve.error_estimate
+
+    def bandwidth(self):
+        return self.fastest
+
+
+class Chebyshev(AbstractEngine):
+    """Chebyshev propagation with Gram-matrix energies.
+
+    Attributes:
+        tol: target for the summed state error (norm) over the window; default 1e-12 in
+            complex128, 1e-5 in complex64.
+        dtype: complex128 (default under x64) or complex64.
+        bounds: (lo, hi) containing the spectrum of the charging Hamiltonian; required
+            when its coefficients are traced (jit, grad, vmap), since the degree is fixed
+            before tracing. Default: `propagate.chebyshev.spectral_bounds` of the model.
+        center, radius, degree, segments: the expansion (set by `plan`).
+    """
+
+    name = "chebyshev"
+    traced_window = False  # the window's end fixes the degree and the segments
+    tol: float | None = eqx.field(static=True, default=None)
+    dtype: object = eqx.field(static=True, default=None)
+    bounds: tuple[float, float] | None = eqx.field(static=True, default=None)
+    center: float | None = eqx.field(static=True, default=None)
+    radius: float | None = eqx.field(static=True, default=None)
+    degree: int | None = eqx.field(static=True, default=None)
+    segments: int | None = eqx.field(static=True, default=None)
+
+    def _options(self) -> tuple[float, np.dtype]:
+        dtype = np.dtype(self.dtype if self.dtype is not None else jnp.result_type(complex))
+        if dtype not in (np.complex128, np.complex64):
+            raise _checks.ArgumentError("dtype", f"must be complex128 or complex64, got {dtype}")
+        tol = self.tol
+        if tol is None:
+            tol = DEFAULT_TOL if dtype == np.complex128 else DEFAULT_TOL_SINGLE
+        _checks.positive("tol", tol)
+        floor = 10 * float(np.finfo(dtype).eps)
+        if float(tol) < floor:
+            raise _checks.ArgumentError("tol", f"must be >= {floor:.1e} in {dtype.name}, got {tol}")
+        return float(tol), dtype
+
+    def check(self, model) -> None:
+        _, dtype = self._options()
+        needed = self.memory_bytes(model)
+        available = _checks.available_memory_bytes()
+        if needed > available:
+            per_site = PEAK_VECTORS * dtype.itemsize
+            n_max = max(1, int(np.floor(np.log2(available / per_site))))
+            raise _checks.ArgumentError(
+                "n",
+                f"n = {model.n_sites} needs about {_checks.format_bytes(needed)} for the chebyshev "
+                f"method but {_checks.format_bytes(available)} is available; allowed range here is "
+                f"1 <= n <= {n_max}",
+            )
+
+    def plan(self, model, t_end: float, *, width: float | None = None) -> Chebyshev:
+        tol, dtype = self._options()
+        charging = as_battery(model).charging
+        # a batch's width bounds 2 ||H|| at every point: the interval [-width/2, width/2]
+        bounds = self.bounds if width is None else (-0.5 * width, 0.5 * width)
+        if bounds is None and _checks.is_traced(charging.coeffs):
+            raise _checks.ArgumentError(
+                "bounds",
+                "must be given (an interval containing the spectrum of the charging Hamiltonian) "
+                "when the coefficients are traced (inside jit, grad or vmap)",
+            )
+        c, r, k, s = plan(charging, float(t_end), tol=tol, bounds=bounds)
+        return Chebyshev(tol, dtype, self.bounds, c, r, k, s)
+
+    def prepare(self, model, t_end) -> ChebyshevEnergyCurve:
+        if self.degree is None:
+            raise _checks.ArgumentError("method", "a Chebyshev engine must be planned (engine.plan) first")
+        battery = as_battery(model)
+        psi0 = battery.initial_state().astype(self.dtype)
+        bounds = (self.center - self.radius, self.center + self.radius)
+        curve = chebyshev_curve(
+            battery.charging,
+            battery.energy,
+            psi0,
+            t_end,
+            bounds=bounds,
+            degree=self.degree,
+            segments=self.segments,
+            keep_state=False,
+        )
+        # frequencies of W(t) are eigenvalue differences: at most the interval's width
+        return ChebyshevEnergyCurve(curve, battery.energy, 2.0 * self.radius)
+
+    def frequency_bound(self, model) -> Array:
+        return 2.0 * norm_bound(as_battery(model).charging)
+
+    def memory_bytes(self, model) -> int:
+        _, dtype = self._options()
+        return PEAK_VECTORS * dtype.itemsize * 2**model.n_sites

@@ -1,0 +1,743 @@
+"""Chebyshev propagation: exp(-iHt) psi0 without any decomposition of H, differentiable.
+
+With the spectrum of H inside [lo, hi], centre c = (hi + lo)/2 and radius r = (hi - lo)/2
+(widened a hair), H~ = (H - c)/r has its spectrum in [-1, 1] and the Jacobi-Anger
+expansion e^{-ixy} = J_0(x) + 2 sum_{k>=1} (-i)^k J_k(x) T_k(y) gives
+
+    exp(-iHt) psi0 = e^{-ict} sum_{k=0}^{K} a_k(t) phi_k + truncation,
+    a_k(t) = (2 - delta_k0) (-i)^k J_k(rt),     phi_k = T_k(H~) psi0,
+
+with phi_{k+1} = 2 H~ phi_k - phi_{k-1} (one product with H per order) and, because
+|T_k| <= 1 on [-1, 1], a truncation error in norm of at most
+
+    eps_K(x) = sum_{k>K} 2 |J_k(x)|,    x = rt,    |J_k(x)| <= (x/2)^k / k!.
+
+The vectors phi_k do not depend on t, so <H0> at every time of a segment is a quadratic
+form in the real vector b_k(t) = (2 - delta_k0) J_k(rt) (the phases fold into the matrix):
+
+    <H0>_t = b(t)^T B b(t),   B = Re(D^* G D),   G_kl = <phi_k|H0|phi_l>,  D = diag((-i)^k).
+
+A window [0, t_end] is cut into S equal segments (r t_end / S <= about 30) so K stays
+moderate; each segment restarts the expansion from the previous segment's end state. A
+`ChebyshevCurve` keeps one (K+1, K+1) matrix B per segment, so W(t) on any number of
+times costs Bessel functions and small quadratic forms, no products with H.
+
+Errors: eps_K(x) is increasing in x for K >= x (J_k grows on [0, k] for k > K), so the
+tail at the full segment length bounds every time inside it; unitary segments add their
+errors, hence ||psi(t) - psi_exact(t)|| <= ||psi0|| sum_segments (eps_K(x_seg) + rounding)
+(`error_estimate`), and |<H0> - <H0>_exact| <= 2 ||H0|| ||psi0|| error_estimate to first order.
+
+Memory: a segment holds its K+1 vectors phi_k, (K+1) * 2^N * 16 bytes in complex128
+(K = 63 at N = 20: 1 GiB), plus a batch of H0 phi_l; only one segment is alive at a time
+and the curve keeps only the Gram matrices (S (K+1)^2 * 8 bytes), the charging operator
+(its 2^N diagonal) and psi0, from which `state(t)` reruns the recurrence.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammaln
+from jaxtyping import Array, Complex, Float
+
+from .. import _checks
+from ..terms import PauliSum, norm_bound, pauli_masks
+from .matfree import MatFreeH, matfree
+
+DEFAULT_TOL = 1e-12
+# Largest r * (segment length) planned: K ~ 2x + 20 stays near 60-80 and the Gram work
+# (K^2 per segment, K^2/x per unit time) stays comparable to the products with H.
+MAX_SEGMENT_ARG = 30.0
+# Up to this many segments <H0>(t) multiplies b(t) with all segments' matrices (one GEMM).
+_GEMM_SEGMENTS = 24
+# Vectors multiplied by H0 together when building a Gram matrix (one matrix product each).
+_GRAM_BATCH = 16
+# Bessel orders beyond K summed explicitly by the a-posteriori tail; the rest is bounded.
+_TAIL_EXTRA = 32
+# Relative and absolute widening of [lo, hi]: the spectrum of H~ stays strictly inside [-1, 1].
+_WIDEN = 1e-10
+# Rounding allowance per segment, in units of eps * (K + 1) * ||psi0||; the measured
+# recurrence round-off is a few eps * K (see tests/test_chebyshev.py).
+_ROUNDING = 8.0
+# Terms of a cluster beyond this many sites are bounded by sum |c| instead of eigvalsh.
+_MAX_CLUSTER_SITES = 8
+# Exact diagonal extremes only while (diagonal terms) * 2^N stays below this.
+_MAX_DIAGONAL_WORK = 2**28
+
+
+# ----------------------------------------------------------------------------------------
+# Rigorous spectral interval (plain NumPy, concrete coefficients).
+
+_PAULI = {
+    "X": np.array([[0, 1], [1, 0]], complex),
+    "Y": np.array([[0, -1j], [1j, 0]]),
+    "Z": np.array([[1, 0], [0, -1]], complex),
+}
+
+
+def _local_extremes(h: PauliSum, weighted: list[tuple[int, float]], support: tuple[int, ...]):
+    """(lambda_min, lambda_max) of sum_k w_k c_k P_k restricted to `support` (exact, small)."""
+    coeffs = np.asarray(h.coeffs, np.float64)
+    if len(support) > _MAX_CLUSTER_SITES:
+        total = sum(abs(w * coeffs[k]) for k, w in weighted)
+        return -total, total
+    matrix = np.zeros((2 ** len(support),) * 2, complex)
+    for k, w in weighted:
+        letters = dict(h.terms[k])
+        factors = [_PAULI[letters[s]] if s in letters else np.eye(2) for s in support]
+        matrix += w * coeffs[k] * functools.reduce(np.kron, factors)
+    evals = np.linalg.eigvalsh(matrix)
+    return float(evals[0]), float(evals[-1])
+
+
+def _cluster_bounds(h: PauliSum) -> tuple[float, float]:
+    """Weyl: H = sum_b h_b gives sum_b lambda_min(h_b) <= spec(H) <= sum_b lambda_max(h_b).
+
+    Clusters are the supports of the multi-site terms; a term whose support lies inside
+    other clusters (a local field) is shared equally among them. Each h_b is diagonalised
+    on its own few sites, which captures the competition of a bond with its fields.
+    """
+    supports = [tuple(sorted(site for site, _ in term)) for term in h.terms]
+    clusters: dict[tuple[int, ...], list[tuple[int, float]]] = {s: [] for s in supports if len(s) >= 2}
+    for k, support in enumerate(supports):
+        if support in clusters:
+            clusters[support].append((k, 1.0))
+            continue
+        hosts = [c for c in clusters if set(support) <= set(c)] or [support]
+        for host in hosts:
+            clusters.setdefault(host, []).append((k, 1.0 / len(hosts)))
+    lo = hi = 0.0
+    for support, weighted in clusters.items():
+        a, b = _local_extremes(h, weighted, support)
+        lo, hi = lo + a, hi + b
+    return lo, hi
+
+
+def _diagonal_bounds(h: PauliSum) -> tuple[float, float]:
+    """Exact extremes of the sigma^z part widened by the off-diagonal groups' extremes (Weyl).
+
+    Off-diagonal terms are grouped by support and each group diagonalised on its sites
+    (at most sum |c| of the group). The 2^N diagonal is enumerated only while that is
+    cheap; otherwise the diagonal part is bounded by +-sum |c|.
+    """
+    masks = pauli_masks(h.n_sites, h.terms)
+    coeffs = np.asarray(h.coeffs, np.float64)
+    diagonal_terms = np.flatnonzero(masks.flip == 0)
+    if diagonal_terms.size * 2**h.n_sites <= _MAX_DIAGONAL_WORK:
+        states = np.arange(2**h.n_sites, dtype=np.int64)
+        values = np.zeros(2**h.n_sites)
+        for k in diagonal_terms:
+            parity = np.bitwise_count(states & masks.zmask[k]).astype(np.int64) & 1
+            values += coeffs[k] * (1.0 - 2.0 * parity)
+        lo, hi = float(values.min()), float(values.max())
+    else:
+        lo = hi = float(np.sum(np.abs(coeffs[diagonal_terms])))
+        lo = -lo
+    groups: dict[tuple[int, ...], list[tuple[int, float]]] = {}
+    for k in np.flatnonzero(masks.flip != 0):
+        groups.setdefault(tuple(sorted(site for site, _ in h.terms[k])), []).append((int(k), 1.0))
+    for support, weighted in groups.items():
+        a, b = _local_extremes(h, weighted, support)
+        lo, hi = lo + a, hi + b
+    return lo, hi
+
+
+def spectral_bounds(h: PauliSum) -> tuple[float, float]:
+    """A rigorous interval [lo, hi] containing the spectrum of H (concrete coefficients).
+
+    The intersection of three bounds, each valid by Weyl's inequality
+    lambda_min(A + B) >= lambda_min(A) + lambda_min(B):
+    - exact min/max of the diagonal (sigma^z-only) part plus the extremes of the
+      off-diagonal terms grouped by support;
+    - the sum over clusters (supports of the multi-site terms, local fields shared among
+      them) of each cluster's extreme eigenvalues: much tighter for spin chains, where a
+      bond cannot align with its fields and its coupling at once (N = 8 XXZ chain,
+      charging: exact [-34.30, 30.13], this bound [-34.49, 30.29], sum |c| = 43.2);
+    - +-sum_k |c_k| (`norm_bound`), so the result is never looser than that.
+    Rounding of the small eigensolves is covered by a widening of 64 eps sum |c|.
+
+    Args:
+        h: Pauli sum with concrete coefficients of shape (K,).
+
+    Returns:
+        (lo, hi) as Python floats.
+    """
+    if _checks.is_traced(h.coeffs):
+        raise ValueError(
+            "h: spectral_bounds needs concrete coefficients; pass bounds explicitly under jit/vmap"
+        )
+    if h.coeffs.ndim != 1:
+        raise ValueError(f"h: coefficients must have shape (K,), got {h.coeffs.shape}")
+    total = float(np.asarray(norm_bound(h)))
+    if not h.terms or total == 0.0:
+        return 0.0, 0.0
+    lo_d, hi_d = _diagonal_bounds(h)
+    lo_c, hi_c = _cluster_bounds(h)
+    slack = 64.0 * float(np.finfo(np.float64).eps) * total
+    return max(max(lo_d, lo_c) - slack, -total), min(min(hi_d, hi_c) + slack, total)
+
+
+# ----------------------------------------------------------------------------------------
+# Bessel functions J_0..J_K by Miller's backward recurrence.
+
+
+def miller_start(k_max: int, x_max: float) -> int:
+    """Start order M of the backward recurrence: J_M(x) is below 1e-18 for all x <= x_max.
+
+    Beyond the turning point J_{x + z x^(1/3)}(x) ~ (2/x)^(1/3) Ai(2^(1/3) z), and
+    Ai(2^(1/3) 12) ~ 1e-19; 20 further orders cover small x, where J_M ~ (x/2)^M / M!.
+    """
+    return int(max(k_max, math.ceil(x_max + 12.0 * x_max ** (1.0 / 3.0)))) + 20
+
+
+def _miller(x: Float[Array, ""], k_max: int, start: int) -> Float[Array, " K"]:
+    """J_0..J_{k_max}(x) for x > 0: f_{k-1} = (2k/x) f_k - f_{k+1} from f_{M+1} = 0, f_M = 1.
+
+    The recurrence grows like 1/J_k, so whenever |f| passes BIG = 2^(maxexp/3) both carried
+    values are divided by BIG and a counter is stepped; each output is later multiplied by
+    BIG^-(counter at the end - its counter), and underflows harmlessly when negligible.
+    Normalisation by J_0^2 + 2 sum J_k^2 = 1 (positive terms: no cancellation), with the
+    sign from J_0 + 2 sum J_2k = 1.
+    """
+    finfo = jnp.finfo(x.dtype)
+    log2_big = float(finfo.maxexp // 3)
+    big = 2.0**log2_big
+    # below this floor 2k/x would overflow after one rescale; there J_k(x) = (x/2)^k / k!
+    # to relative O(floor^2), so the values at the floor are scaled by (x/floor)^k
+    floor = 4.0 * start / big
+    ratio = jnp.minimum(x / floor, 1.0)
+    x = jnp.maximum(x, floor)
+
+    def step(carry, k):
+        f_next, f, count = carry
+        f_prev = (2.0 * k / x) * f - f_next
+        over = jnp.abs(f_prev) > big
+        scale = jnp.where(over, 1.0 / big, 1.0).astype(x.dtype)
+        count = count + over.astype(jnp.int32)
+        return (f * scale, f_prev * scale, count), (f_prev * scale, count)
+
+    orders = jnp.arange(start, 0, -1).astype(x.dtype)
+    init = (jnp.zeros((), x.dtype), jnp.ones((), x.dtype), jnp.zeros((), jnp.int32))
+    (_, _, final), (f, count) = jax.lax.scan(step, init, orders)
+    f, count = f[::-1], count[::-1]  # f_0 .. f_{M-1}
+    f = f * jnp.exp2(-log2_big * (final - count).astype(x.dtype))
+    linear = f[0] + 2.0 * jnp.sum(f[2::2])
+    squares = f[0] ** 2 + 2.0 * jnp.sum(f[1:] ** 2)
+    orders_up = jnp.arange(k_max + 1).astype(x.dtype)
+    return (f * (jnp.sign(linear) / jnp.sqrt(squares)))[: k_max + 1] * ratio**orders_up
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _bessel(x: Float[Array, ""], k_max: int, start: int) -> Float[Array, " K"]:
+    """J_0..J_{k_max}(x) for a scalar x of either sign (J_k(-x) = (-1)^k J_k(x))."""
+    values = _miller(jnp.abs(x), k_max, start)
+    parity = jnp.where((x < 0) & (jnp.arange(k_max + 1) % 2 == 1), -1.0, 1.0).astype(x.dtype)
+    at_zero = jnp.zeros((k_max + 1,), x.dtype).at[0].set(1.0)
+    return jnp.where(x == 0, at_zero, values * parity)
+
+
+@_bessel.defjvp
+def _bessel_jvp(k_max, start, primals, tangents):
+    # J_k' = (J_{k-1} - J_{k+1}) / 2 with J_{-1} = -J_1: one recurrence one order longer.
+    # Calling _bessel itself keeps higher derivatives on the same rule.
+    (x,), (dx,) = primals, tangents
+    full = _bessel(x, k_max + 1, max(start, k_max + 21))
+    lower = jnp.concatenate([-full[1:2], full[:k_max]])
+    return full[: k_max + 1], 0.5 * (lower - full[1:]) * dx
+
+
+@functools.partial(jax.jit, static_argnames=("k_max", "x_max"))
+def bessel_j(x, k_max: int, *, x_max: float | None = None) -> Float[Array, "... K"]:
+    """Bessel functions of the first kind J_0(x), ..., J_{k_max}(x).
+
+    Miller's backward recurrence from the fixed order M = `miller_start(k_max, x_max)`,
+    so the cost and the graph are static (jit, vmap); accurate to a few 1e-16 absolute
+    (float64) for |x| <= x_max. Derivatives use J_k' = (J_{k-1} - J_{k+1}) / 2 (custom JVP,
+    any order, forward and reverse mode).
+
+    Args:
+        x: real argument(s), any shape; float64 or float32.
+        k_max: highest order K (static).
+        x_max: largest |x| to be supported (static); default k_max, i.e. the caller picks
+            k_max >= |x|, as a converged Chebyshev degree does. Larger |x| lose accuracy.
+
+    Returns:
+        Array of shape x.shape + (k_max + 1,).
+    """
+    k_max = _checks.integer_at_least("k_max", k_max, 0)
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    start = miller_start(k_max, float(k_max if x_max is None else x_max))
+    flat = jax.vmap(lambda v: _bessel(v, k_max, start))(x.reshape(-1))
+    return flat.reshape((*x.shape, k_max + 1))
+
+
+# ----------------------------------------------------------------------------------------
+# Truncation degree and tails.
+
+
+def tail_bound(x: float, degree: int) -> float:
+    """Rigorous bound on sum_{k>K} 2 |J_k(x)| from |J_k(x)| <= (x/2)^k / k!.
+
+    The terms b_k = (x/2)^k / k! fall by at least q = x / (2 (K+2)) after k = K+1, so the
+    tail is at most 2 b_{K+1} / (1 - q); infinite when q >= 1. Evaluated in log space.
+    """
+    x = abs(float(x))
+    if x == 0.0:
+        return 0.0
+    q = x / (2.0 * (degree + 2))
+    if q >= 1.0:
+        return math.inf
+    log_b = (degree + 1) * math.log(x / 2.0) - math.lgamma(degree + 2)
+    return 2.0 * math.exp(log_b) / (1.0 - q)
+
+
+def degree_for(x: float, tol: float) -> int:
+    """Smallest K >= max(1, ceil(x)) with `tail_bound(x, K)` <= tol.
+
+    K >= x makes the tail increase with x on [0, x] (J_k grows on [0, k]), so the bound at
+    a segment's full length covers every time inside it; for tol < 0.1 the tail bound
+    alone already forces K > x.
+    """
+    _checks.positive("tol", tol)
+    x = abs(float(x))
+    degree = max(1, math.ceil(x))
+    while tail_bound(x, degree) > tol:
+        degree += 1
+    return degree
+
+
+@functools.partial(jax.jit, static_argnames=("degree",))
+def bessel_tail(x, degree: int) -> Float[Array, ""]:
+    """A-posteriori sum_{k>K} 2 |J_k(x)|: 32 orders computed, the rest by `tail_bound` (no gradient).
+
+    Infinite for x > K + 32 (a degree far too low for x): no estimate is better than a wrong one.
+    """
+    x = jax.lax.stop_gradient(jnp.abs(jnp.asarray(x)))
+    top = degree + _TAIL_EXTRA
+    values = bessel_j(x, top, x_max=float(top))
+    log_b = (top + 1) * jnp.log(x / 2.0) - gammaln(jnp.asarray(top + 2.0, x.dtype))
+    q = x / (2.0 * (top + 2))
+    rest = jnp.where(q < 1.0, 2.0 * jnp.exp(log_b) / jnp.where(q < 1.0, 1.0 - q, 1.0), jnp.inf)
+    rest = jnp.where(x == 0, 0.0, rest)
+    tail = 2.0 * jnp.sum(jnp.abs(values[..., degree + 1 :]), axis=-1) + rest
+    return jnp.where(x <= top, tail, jnp.inf)  # beyond x_max the computed J_k are not reliable
+
+
+# ----------------------------------------------------------------------------------------
+# Planning (concrete inputs): centre, radius, degree, segments.
+
+
+class Plan(NamedTuple):
+    """Static choices of an expansion over a window (unpacks as a 4-tuple)."""
+
+    center: float  # c = (hi + lo) / 2
+    radius: float  # r = (hi - lo) / 2, widened
+    degree: int  # K, the highest Chebyshev order
+    segments: int  # S equal segments, each restarting the expansion
+
+
+def center_radius(bounds) -> tuple:
+    """(c, r) of an interval, r widened by 1e-10 relative (+ an absolute floor) so the spectrum
+    of H~ lies strictly inside [-1, 1]; works on floats and on traced arrays."""
+    lo, hi = bounds
+    center = 0.5 * (hi + lo)
+    scale = 0.5 * (abs(hi) + abs(lo))
+    return center, 0.5 * (hi - lo) * (1.0 + _WIDEN) + _WIDEN * scale + 1e-300
+
+
+def _concrete_bounds(h: PauliSum, bounds) -> tuple[float, float]:
+    if bounds is not None:
+        if _checks.is_traced(bounds):
+            raise ValueError("bounds: plan needs concrete (lo, hi); pass degree and segments under tracing")
+        lo, hi = (float(b) for b in bounds)
+        if not hi >= lo:
+            raise ValueError(f"bounds: need lo <= hi, got ({lo}, {hi})")
+        return lo, hi
+    if _checks.is_traced(h.coeffs):
+        raise ValueError(
+            "bounds: must be given as (lo, hi) containing the spectrum of the charging Hamiltonian "
+            "(for every parameter point) when its coefficients are traced (inside jit, grad or vmap)"
+        )
+    return spectral_bounds(h)
+
+
+def plan(
+    h: PauliSum,
+    t_end: float,
+    *,
+    tol: float = DEFAULT_TOL,
+    bounds: tuple[float, float] | None = None,
+    max_arg: float = MAX_SEGMENT_ARG,
+) -> Plan:
+    """Fix centre, radius, degree and segment count before tracing (engines: jit/vmap after).
+
+    Rule: S = max(1, ceil(r t_end / max_arg)) equal segments, x = r t_end / S <= max_arg,
+    K = degree_for(x, tol / S), so the summed a-priori truncation error is <= tol ||psi0||.
+
+    Args:
+        h: charging Hamiltonian (coefficients may be traced only if `bounds` is given).
+        t_end: window length (concrete, >= 0).
+        tol: target for the summed state error (norm, per unit ||psi0||).
+        bounds: (lo, hi) containing the spectrum; default `spectral_bounds(h)`.
+        max_arg: largest r * segment length.
+    """
+    _checks.nonnegative("t_end", t_end)
+    _checks.positive("tol", tol)
+    _checks.positive("max_arg", max_arg)
+    center, radius = center_radius(_concrete_bounds(h, bounds))
+    segments = max(1, math.ceil(radius * float(t_end) / max_arg))
+    degree = degree_for(radius * float(t_end) / segments, tol / segments)
+    return Plan(float(center), float(radius), degree, segments)
+
+
+# ----------------------------------------------------------------------------------------
+# Kernels (unbatched; vmap over the Hamiltonian's coefficients from outside).
+
+
+def _scale(x: Array, s) -> Array:
+    """x * s for complex x and a real scalar s under strict dtype promotion."""
+    return x * jnp.asarray(s).astype(x.dtype)
+
+
+def chebyshev_vectors(op, psi0: Complex[Array, " d"], center, radius, degree: int) -> Complex[Array, "K1 d"]:
+    """phi_k = T_k(H~) psi0 for k = 0..K, H~ = (H - c)/r, by phi_{k+1} = 2 H~ phi_k - phi_{k-1}.
+
+    Args:
+        op: psi -> H @ psi (e.g. a `MatFreeH`).
+        psi0: shape (d,), complex.
+        center, radius: c and r (real scalars, may be traced).
+        degree: K >= 1 (static).
+
+    Returns:
+        (K+1, d) array; memory (K+1) d * itemsize.
+    """
+
+    def step(carry, two):
+        prev, cur = carry
+        nxt = _scale(op(cur) - _scale(cur, center), two / radius) - prev
+        return (cur, nxt), nxt
+
+    # phi_1 = 1 * H~ phi_0 - 0 is the first step with multiplier 1: one copy of H in the graph
+    _, rest = jax.lax.scan(step, (jnp.zeros_like(psi0), psi0), _multipliers(degree, _real_dtype(psi0.dtype)))
+    return jnp.concatenate([psi0[None], rest])
+
+
+def _multipliers(degree: int, dtype) -> Array:
+    """(1, 2, 2, ...): phi_{k+1} = m_k H~ phi_k - phi_{k-1}, from phi_{-1} = 0."""
+    return jnp.asarray(np.r_[1.0, np.full(degree - 1, 2.0)], dtype)
+
+
+_MINUS_I_POWERS = np.array([1.0, -1j, -1.0, 1j])  # (-i)^k for k mod 4
+
+
+def chebyshev_weights(x, degree: int) -> Float[Array, " K1"]:
+    """Real b_k = (2 - delta_k0) J_k(x), k = 0..K; a_k = (-i)^k b_k."""
+    j = bessel_j(x, degree)
+    return j * jnp.asarray(np.r_[1.0, np.full(degree, 2.0)], j.dtype)
+
+
+def chebyshev_coefficients(center, radius, tau, degree: int, dtype) -> Complex[Array, " K1"]:
+    """e^{-ic tau} a_k(tau) with a_k = (2 - delta_k0) (-i)^k J_k(r tau), in complex `dtype`."""
+    b = chebyshev_weights(radius * tau, degree).astype(dtype)
+    phase = jnp.exp(-1j * (center * tau).astype(dtype))
+    return b * jnp.asarray(_MINUS_I_POWERS[np.arange(degree + 1) % 4], dtype) * phase
+
+
+def chebyshev_propagate(
+    op, psi: Complex[Array, " d"], center, radius, degree: int, tau
+) -> Complex[Array, " d"]:
+    """exp(-iH tau) psi to truncation eps_K(r tau), accumulating sum_k a_k phi_k on the fly.
+
+    Same recurrence as `chebyshev_vectors` but O(d) memory (three vectors plus the sum).
+    """
+    a = chebyshev_coefficients(center, radius, tau, degree, psi.dtype)
+
+    def step(carry, inputs):
+        two, a_k = inputs
+        prev, cur, acc = carry
+        nxt = _scale(op(cur) - _scale(cur, center), two / radius) - prev
+        return (cur, nxt, acc + a_k * nxt), None
+
+    init = (jnp.zeros_like(psi), psi, a[0] * psi)
+    (_, _, out), _ = jax.lax.scan(step, init, (_multipliers(degree, _real_dtype(psi.dtype)), a[1:]))
+    return out
+
+
+def folded_gram(op_h0, phis: Complex[Array, "K1 d"]) -> Float[Array, "K1 K1"]:
+    """B = Re(D^* G D), G_kl = <phi_k|H0|phi_l>, D = diag((-i)^k): <H0> = b^T B b for real b.
+
+    H0 is applied to `_GRAM_BATCH` vectors at a time, each batch contracted with all phi_k
+    as one matrix product (reads the phis once per batch, bounds memory).
+    """
+    bras = phis.conj()
+    rows = jax.lax.map(lambda v: bras @ op_h0(v), phis, batch_size=_GRAM_BATCH)  # rows[l, k] = G_kl
+    d = jnp.asarray(_MINUS_I_POWERS[np.arange(phis.shape[0]) % 4], phis.dtype)
+    return jnp.real(d.conj()[:, None] * rows.T * d[None, :])
+
+
+def _real_dtype(cdtype) -> np.dtype:
+    return np.dtype(np.float64 if np.dtype(cdtype) == np.complex128 else np.float32)
+
+
+def _rounding(degree: int, dtype) -> float:
+    return _ROUNDING * float(np.finfo(dtype).eps) * (degree + 1)
+
+
+# ----------------------------------------------------------------------------------------
+# Energy curves.
+
+
+class ChebyshevCurve(eqx.Module):
+    """<H0> along exp(-iHt) psi0 on [0, t_end], from per-segment Gram matrices.
+
+    Attributes:
+        gram: (S, K+1, K+1) real symmetric B of each segment (module docstring).
+        center, radius: c and r of the expansion.
+        segment_length: tau_seg = t_end / S.
+        error_estimate: bound on the state error in norm over the window (truncation tails
+            at the segment length, summed over segments, plus a rounding allowance).
+        op, psi0: charging operator and initial state for `state` (None if not kept).
+        degree, segments: K and S (static).
+    """
+
+    gram: Float[Array, "S K1 K1"]
+    center: Float[Array, ""]
+    radius: Float[Array, ""]
+    segment_length: Float[Array, ""]
+    error_estimate: Float[Array, ""]
+    op: MatFreeH | None
+    psi0: Complex[Array, " d"] | None
+    degree: int = eqx.field(static=True)
+    segments: int = eqx.field(static=True)
+
+    @property
+    def t_end(self) -> Float[Array, ""]:
+        return self.segment_length * self.segments
+
+    def locate(self, t):
+        """(segment index, time since its start) of t; the last segment extends past t_end."""
+        length = jax.lax.stop_gradient(self.segment_length)
+        # t_end = 0: a single empty segment (avoids 0/0)
+        ratio = jnp.where(length > 0, jax.lax.stop_gradient(t) / jnp.where(length > 0, length, 1.0), 0.0)
+        s = jnp.clip(jnp.floor(ratio), 0, self.segments - 1)
+        return s.astype(jnp.int32), t - s.astype(self.segment_length.dtype) * self.segment_length
+
+    def energy(self, times) -> Float[Array, ...]:
+        """<H0> at `times` (any shape, within [0, t_end]): b(tau)^T B_s b(tau), O(K^2) each.
+
+        Differentiable in the times (through `bessel_j`) and in the Hamiltonians' coefficients
+        (through the Gram matrices).
+        """
+        times = jnp.asarray(times).astype(self.radius.dtype)
+        return _curve_energy(self, times.reshape(-1)).reshape(times.shape)
+
+    def work(self, times) -> Float[Array, ...]:
+        """W(t) = <H0>_t - <H0>_0 (one evaluation of the curve on [0, times])."""
+        times = jnp.asarray(times).astype(self.radius.dtype)
+        energies = _curve_energy(self, jnp.concatenate([jnp.zeros((1,), times.dtype), times.reshape(-1)]))
+        return (energies[1:] - energies[0]).reshape(times.shape)
+
+    def state(self, t) -> Complex[Array, " d"]:
+        """psi(t) for one time t, rerunning the recurrence: S K products with H, O(d) memory.
+
+        Segment j advances by clip(t - j tau_seg, 0, tau_seg) (the last one unclipped above),
+        so t is traced freely and a zero advance is an exact identity (J_k(0) = delta_k0).
+        """
+        if self.op is None or self.psi0 is None:
+            raise ValueError("state: the curve was built with keep_state=False")
+        return _curve_state(self, jnp.asarray(t).astype(self.radius.dtype))
+
+
+@eqx.filter_jit
+def _curve_energy(curve: ChebyshevCurve, times: Float[Array, " T"]) -> Float[Array, " T"]:
+    s, tau = curve.locate(times)
+    b = chebyshev_weights(curve.radius * tau, curve.degree)  # (T, K+1)
+    k1 = curve.degree + 1
+    if curve.segments <= _GEMM_SEGMENTS:
+        # b against every segment's matrix as one matrix product, then keep each time's own
+        # block: S times the flops of a gather but ~30x faster than gathering (T, K+1, K+1)
+        stacked = curve.gram.transpose(1, 0, 2).reshape(k1, curve.segments * k1)
+        rows = (b @ stacked).reshape(-1, curve.segments, k1)
+        own = jnp.take_along_axis(rows, s[:, None, None], axis=1)[:, 0]
+        return jnp.sum(own * b, axis=1)
+    # many segments: gather B_s per time in cache-sized batches
+    return jax.lax.map(lambda sb: sb[1] @ (curve.gram[sb[0]] @ sb[1]), (s, b), batch_size=256)
+
+
+@eqx.filter_jit
+def _curve_state(curve: ChebyshevCurve, t: Float[Array, ""]) -> Complex[Array, " d"]:
+    starts = jnp.arange(curve.segments).astype(t.dtype) * curve.segment_length
+    advance = jnp.maximum(t - starts, 0.0)
+    advance = advance.at[:-1].set(jnp.minimum(advance[:-1], curve.segment_length))
+
+    def segment(psi, tau):
+        return chebyshev_propagate(curve.op, psi, curve.center, curve.radius, curve.degree, tau), None
+
+    return jax.lax.scan(segment, curve.psi0, advance)[0]
+
+
+@eqx.filter_jit
+def _march_curve(h: PauliSum, h0: PauliSum, psi0, center, radius, tau, degree: int, segments: int):
+    """(S, K+1, K+1) folded Gram matrices by a scan over segments, the error bound, and H.
+
+    The operators are built inside jit (eagerly each of their small ops would compile on
+    its own). Each segment is checkpointed: reverse mode keeps one segment's vectors, not
+    all segments'.
+    """
+    op_h, op_h0 = matfree(h), matfree(h0)
+    a_end = chebyshev_coefficients(center, radius, tau, degree, psi0.dtype)
+
+    @jax.checkpoint
+    def segment(psi, _):
+        phis = chebyshev_vectors(op_h, psi, center, radius, degree)
+        return a_end @ phis, folded_gram(op_h0, phis)
+
+    _, gram = jax.lax.scan(segment, psi0, None, length=segments)
+    norm = jax.lax.stop_gradient(jnp.linalg.norm(psi0))
+    error = segments * norm * (bessel_tail(radius * tau, degree) + _rounding(degree, radius.dtype))
+    return gram, error, op_h
+
+
+def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments):
+    """(center, radius, degree, segments): a full plan, or the caller's static choices."""
+    if degree is not None and segments is not None:
+        if bounds is None and _checks.is_traced(h.coeffs):
+            _concrete_bounds(h, None)  # raises the explanatory ValueError
+        degree = _checks.integer_at_least("degree", degree, 1)
+        segments = _checks.integer_at_least("segments", segments, 1)
+        center, radius = center_radius(spectral_bounds(h) if bounds is None else bounds)
+        return center, radius, degree, segments
+    if _checks.is_traced(t_end):
+        raise ValueError("t_end: traced; pass degree and segments (from plan) as well")
+    p = plan(h, float(t_end), tol=tol, bounds=bounds)
+    if segments is not None:
+        segments = _checks.integer_at_least("segments", segments, 1)
+        degree = degree or degree_for(p.radius * float(t_end) / segments, tol / segments)
+        return p.center, p.radius, degree, segments
+    return p.center, p.radius, degree or p.degree, p.segments
+
+
+def chebyshev_curve(
+    h_charging: PauliSum,
+    h_energy: PauliSum,
+    psi0: Complex[Array, " d"],
+    t_end,
+    *,
+    tol: float = DEFAULT_TOL,
+    bounds=None,
+    segments: int | None = None,
+    degree: int | None = None,
+    keep_state: bool = True,
+) -> ChebyshevCurve:
+    """Expand exp(-i H t) psi0 on [0, t_end] and project H0: a curve of <H0>(t).
+
+    Cost: S (K+1) products with H and with H0 and S (K+1)^2 d Gram flops; memory about
+    (K+1 + 16) * 2^N * 16 bytes (complex128) at the peak, independent of S.
+
+    Args:
+        h_charging: H, generator of the evolution (coefficients (K,)).
+        h_energy: H0, whose expectation the curve returns.
+        psi0: initial state, shape (2**N,), complex128 or complex64.
+        t_end: window length; concrete unless `degree` and `segments` are given.
+        tol: target for the summed truncation error (state norm per unit ||psi0||).
+        bounds: (lo, hi) containing the spectrum of H; required when H's coefficients are
+            traced (then it must hold for every parameter point); default `spectral_bounds`.
+        segments, degree: static overrides (e.g. from `plan`); with both, t_end and the
+            bounds may be traced. A degree below r t_end / segments makes `error_estimate`
+            large (or infinite), never silently small.
+        keep_state: keep H and psi0 in the curve for `state` (24 * 2^N bytes).
+
+    Returns:
+        A `ChebyshevCurve`, differentiable in both Hamiltonians' coefficients and psi0.
+    """
+    if psi0.shape != (h_charging.dimension,) or h_energy.n_sites != h_charging.n_sites:
+        raise ValueError(
+            f"psi0: need shape ({h_charging.dimension},) and H0 on the same {h_charging.n_sites} sites, "
+            f"got {psi0.shape} and {h_energy.n_sites} sites"
+        )
+    center, radius, degree, segments = _resolve(h_charging, t_end, tol, bounds, degree, segments)
+    dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
+    psi0 = psi0.astype(dtype)
+    real = _real_dtype(dtype)
+    center, radius = jnp.asarray(center).astype(real), jnp.asarray(radius).astype(real)
+    tau = jnp.asarray(t_end).astype(real) / segments
+    gram, error, op_h = _march_curve(h_charging, h_energy, psi0, center, radius, tau, degree, segments)
+    kept_op, kept_psi = (op_h, psi0) if keep_state else (None, None)
+    return ChebyshevCurve(gram, center, radius, tau, error, kept_op, kept_psi, degree, segments)
+
+
+# ----------------------------------------------------------------------------------------
+# States at given times.
+
+
+class ChebyshevStates(eqx.Module):
+    """States from `evolve_chebyshev` and a bound on their error in norm."""
+
+    states: Complex[Array, "T d"]
+    error_estimate: Float[Array, ""]
+
+
+@eqx.filter_jit
+def _march_states(h: PauliSum, psi0, center, radius, intervals, degree: int, n_sub: int):
+    """States at the ends of `intervals`, each cut into n_sub equal steps, and the error bound."""
+    op = matfree(h)
+
+    def interval(psi, dt):
+        def sub(psi, _):
+            return chebyshev_propagate(op, psi, center, radius, degree, dt / n_sub), None
+
+        psi = jax.lax.scan(sub, psi, None, length=n_sub)[0]
+        return psi, psi
+
+    states = jax.lax.scan(interval, psi0, intervals)[1]
+    tails = bessel_tail(radius * intervals / n_sub, degree) + _rounding(degree, radius.dtype)
+    return states, n_sub * jax.lax.stop_gradient(jnp.linalg.norm(psi0)) * jnp.sum(tails)
+
+
+def evolve_chebyshev(
+    h: PauliSum,
+    psi0: Complex[Array, " d"],
+    times,
+    *,
+    tol: float = DEFAULT_TOL,
+    bounds=None,
+    max_arg: float = MAX_SEGMENT_ARG,
+) -> ChebyshevStates:
+    """States exp(-iHt) psi0 at sorted `times`, by Chebyshev steps.
+
+    Each gap between consecutive times (the first from 0) is cut into the same number
+    n_sub = ceil(r max_gap / max_arg) of equal steps; K = degree_for(r max_gap / n_sub,
+    tol / (T n_sub)). O(d) memory per step (`chebyshev_propagate`).
+
+    Args:
+        h: Hamiltonian (coefficients (K,); traced only with `bounds`).
+        psi0: shape (2**N,), complex.
+        times: concrete, sorted, non-negative, shape (T,).
+        tol: target for the summed truncation error (norm per unit ||psi0||).
+        bounds: (lo, hi) containing the spectrum; default `spectral_bounds(h)`.
+        max_arg: largest r * step.
+
+    Returns:
+        `ChebyshevStates` with states (T, 2**N) and the error bound (truncation tails of all
+        steps plus a rounding allowance).
+    """
+    if _checks.is_traced(times):
+        raise ValueError("times: must be concrete (they fix the number of steps and the degree)")
+    _checks.time_grid("times", times)
+    times_np = np.asarray(times, np.float64)
+    gaps = np.diff(np.concatenate([[0.0], times_np]))
+    center, radius, _, n_sub = plan(h, float(gaps.max()), tol=tol, bounds=bounds, max_arg=max_arg)
+    degree = degree_for(radius * float(gaps.max()) / n_sub, tol / (n_sub * len(gaps)))
+    dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
+    real = _real_dtype(dtype)
+    c, r = jnp.asarray(center, real), jnp.asarray(radius, real)
+    states, error = _march_states(h, psi0.astype(dtype), c, r, jnp.asarray(gaps, real), degree, n_sub)
+    return ChebyshevStates(states, error)
