@@ -8,8 +8,8 @@ from .. import _checks
 from ..models import SpinChain
 from ..propagate.symmetric import symmetric_applies
 from .base import AbstractEngine
+from .chebyshev import Chebyshev
 from .dense import Dense
-from .krylov import Krylov
 from .symmetric import Symmetric
 
 # method name -> (module in qbjax.engines, class); imported when named (mean-field needs diffrax)
@@ -30,20 +30,30 @@ def engine_class(name: str) -> type[AbstractEngine]:
     return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
 
 
-# Above this size a dense diagonalisation (O(8^N) time) loses to Krylov blocks (O(2^N) per product).
-DENSE_MAX_N = 12
+# Measured (benchmarks/RESULTS.md, "Method choice"): a repeated `qbjax charge` takes
+# 1.0-1.2 s with dense and 1.5 s with Chebyshev up to N = 9; at N = 10 dense takes 2.2 s
+# (its O(8^N) eigendecomposition) against 1.5 s, and at N = 12 about a minute. Chebyshev
+# beats Krylov at every N measured (N = 12: 49 against 107 ms warm; N = 18: 6.3 against 7.0 s).
+DENSE_MAX_N = 9
+DENSE_TRACED_MAX_N = 12
 
 
 def choose(model) -> AbstractEngine:
-    """The engine of `method="auto"`: dense when N <= DENSE_MAX_N and its matrices fit in
-    memory; else the exact symmetric subspace when the model is permutation-symmetric
-    (uniform all-to-all coupling, D = 0); else the matrix-free Krylov engine."""
+    """The engine of `method="auto"`, the fastest measured for the model: dense when
+    N <= DENSE_MAX_N and its matrices fit in memory (exact, and exact gradients at
+    degeneracies; up to N = DENSE_TRACED_MAX_N for traced coefficients, which the
+    matrix-free engines cannot bound before tracing); else the exact symmetric subspace
+    when the model is permutation-symmetric (uniform all-to-all coupling, D = 0); else the
+    matrix-free Chebyshev engine."""
     dense = Dense()
-    if model.n_sites <= DENSE_MAX_N and dense.memory_bytes(model) <= _checks.available_memory_bytes():
+    fits = dense.memory_bytes(model) <= _checks.available_memory_bytes()
+    # traced coefficients (grad, vmap): dense needs no concrete spectral bound to plan
+    small = model.n_sites <= (DENSE_TRACED_MAX_N if _checks.is_traced(model) else DENSE_MAX_N)
+    if small and fits:
         return dense
     if isinstance(model, SpinChain) and symmetric_applies(model):
         return Symmetric()
-    return Krylov()
+    return Chebyshev()
 
 
 def engine_for(method, model) -> AbstractEngine:
