@@ -44,6 +44,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.linalg import eigh_tridiagonal
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
@@ -511,35 +512,52 @@ def march_blocks(
 def ground_state_energy(h: PauliSum, *, iterations: int = GROUND_ITERATIONS, seed: int = 0) -> Array:
     """Lowest eigenvalue of a Pauli sum, matrix-free (diagonal H: the minimum of the diagonal).
 
-    Lanczos from a fixed random start for `iterations` steps, then a second pass to build
-    the Ritz vector g; the result is <g|H|g> with g held fixed, so its gradient is the
-    Hellmann-Feynman derivative <g|dH|g>.
+    The lowest Ritz value of `iterations` Lanczos steps from a fixed random start. Its
+    derivative is the Hellmann-Feynman one, <g|dH|g> with g the Ritz vector, which costs a
+    second pass of the recurrence: it runs only when the energy is differentiated.
     """
-    op = matfree(h)
     if is_diagonal(h):
+        op = matfree(h)
         return jnp.min(op.diag) if op.diag is not None else jnp.zeros((), h.coeffs.dtype)
+    return _lowest_ritz(h.n_sites, h.terms, min(iterations, h.dimension), seed, h.coeffs)
+
+
+def _ground_ritz(h: PauliSum, k: int, seed: int, *, vector: bool):
+    """(lowest Ritz value, its Ritz vector or None) of k Lanczos steps on h."""
     dtype = np.complex128 if h.coeffs.dtype == np.float64 else np.complex64
     rng = np.random.default_rng(seed)
     start = rng.normal(size=h.dimension) + 1j * rng.normal(size=h.dimension)
     start = jnp.asarray(start / np.linalg.norm(start), dtype)
-    frozen = jax.lax.stop_gradient(op)
-    k = min(iterations, h.dimension)
-    _, alpha, beta, _ = lanczos(frozen, start, k, 0.0)
+    op = matfree(h)
+    _, alpha, beta, _ = lanczos(op, start, k, 0.0)
+    if not vector:
+        # the lowest eigenvalue alone, by Sturm bisection: ~150x faster than a dense eigh at k = 256
+        lowest = eigh_tridiagonal(alpha, beta[:-1], eigvals_only=True, select="i", select_range=(0, 0))
+        return lowest[0], None
     lam, q = jnp.linalg.eigh(_tridiagonal(alpha, beta))
-    weights = q[:, 0]  # Ritz vector of the lowest Ritz value in the Lanczos basis
 
     def rebuild(carry, c):
         # second pass of the same recurrence; accumulate g = sum_j c_j v_j without storing V
         v_prev, v, b_prev, g, j = carry
-        w = frozen(v)
-        a = alpha[j]
-        w = w - _scale(v, a) - _scale(v_prev, b_prev)
+        w = op(v)
+        w = w - _scale(v, alpha[j]) - _scale(v_prev, b_prev)
         b = beta[j]
         v_next = jnp.where(b > 0, _scale(w, 1.0 / jnp.where(b > 0, b, 1.0)), 0.0)
         return (v, v_next, b, g + _scale(v, c), j + 1), None
 
     init = (jnp.zeros_like(start), start, jnp.zeros((), alpha.dtype), jnp.zeros_like(start), 0)
-    (_, _, _, g, _), _ = jax.lax.scan(rebuild, init, weights)
-    g = jax.lax.stop_gradient(_scale(g, 1.0 / jnp.linalg.norm(g)))
-    del lam
-    return jnp.real(jnp.vdot(g, op(g)))
+    (_, _, _, g, _), _ = jax.lax.scan(rebuild, init, q[:, 0])
+    return lam[0], _scale(g, 1.0 / jnp.linalg.norm(g))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 2, 3))
+def _lowest_ritz(n_sites: int, terms, k: int, seed: int, coeffs):
+    return _ground_ritz(PauliSum(n_sites, terms, coeffs), k, seed, vector=False)[0]
+
+
+@_lowest_ritz.defjvp
+def _lowest_ritz_jvp(n_sites, terms, k, seed, primals, tangents):
+    (coeffs,), (dcoeffs,) = primals, tangents
+    value, g = _ground_ritz(PauliSum(n_sites, terms, coeffs), k, seed, vector=True)
+    dh = matfree(PauliSum(n_sites, terms, dcoeffs))
+    return value, jnp.real(jnp.vdot(g, dh(g)))
