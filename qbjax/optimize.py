@@ -30,7 +30,9 @@ from . import _checks
 from ._maximize import check_grid, grid_size
 from .charge import maxima
 from .engines import AbstractEngine, engine_for
+from .engines.base import spectrum_over
 from .models import PARAMETERS, SpinChain
+from .terms import norm_bound
 
 OPTIMIZABLE = (*PARAMETERS, "t")
 NEWTON_STEPS = 12  # projected Newton iterations that polish the best start
@@ -136,11 +138,16 @@ class _Objective:
             self.t_end = max(float(c["t"]) for c in corners)
         else:
             self.t_end = max(float(self.window(c)) for c in corners)
-        bounds = [float(engine.frequency_bound(self.chain(c))) for c in corners]
-        self.engine = engine.plan(self.chain(corners[0]), self.t_end, width=max(bounds))
+        models = [self.chain(c) for c in corners]
+        if "p" in self.names:  # p does not enter H affinely: bound by sum |c_k| at the corners
+            radius = max(float(norm_bound(m.battery().charging)) for m in models)
+            spectrum = (-radius, radius)
+        else:  # g, alpha, D, B, omega do: the box's vertices bound every point inside
+            spectrum = spectrum_over(models)
+        self.engine = engine.plan(models[0], self.t_end, spectrum=spectrum)
         if "t" not in self.names and self.n_grid is None:
-            windows = [float(self.window(c)) for c in corners]
-            self.n_grid = grid_size(max(b * w for b, w in zip(bounds, windows, strict=True)), 1.0)
+            window = max(float(self.window(c)) for c in corners)
+            self.n_grid = grid_size((spectrum[1] - spectrum[0]) * window, 1.0)
 
     def __call__(self, x):
         """(P, T) at x."""

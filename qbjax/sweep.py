@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 import math
 import sys
@@ -32,7 +33,9 @@ from . import _checks, sweep_store
 from ._maximize import check_grid, grid_size
 from .charge import grid_points, point_figures, prepare
 from .engines import AbstractEngine, engine_for
+from .engines.base import spectrum_over
 from .models import PARAMETERS, STRUCTURE, SpinChain
+from .terms import norm_bound
 
 SWEEPABLE = (*PARAMETERS, "t_max")
 FIXED = STRUCTURE
@@ -203,11 +206,11 @@ def plan_sweep(
     if n_grid is not None:
         n_grid = check_grid(n_grid)
     if engine.batchable:
-        bounds = _frequency_bounds(engine, fixed, names, rows)
-        # the bound on W's frequencies bounds E_max - E_min too: one plan serves every point
-        engine = engine.plan(first, float(np.max(rows[:, -1])), width=float(np.max(bounds)))
-        if n_grid is None:
-            n_grid = grid_size(float(np.max(bounds * rows[:, -1])), 1.0)
+        # one interval holds every point's spectrum: one plan and one grid serve the batch
+        lo, hi = _spectrum(fixed, names, rows)
+        engine = engine.plan(first, float(np.max(rows[:, -1])), spectrum=(lo, hi))
+        if n_grid is None:  # W's frequencies are eigenvalue differences: at most hi - lo
+            n_grid = grid_size((hi - lo) * float(np.max(rows[:, -1])), 1.0)
     else:
         devices = 1  # points run one at a time, each exactly as `charge` runs it
     n_devices = devices or len(jax.local_devices())
@@ -255,10 +258,24 @@ def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
     return SpinChain.of({**fixed, **values})
 
 
-def _frequency_bounds(engine: AbstractEngine, fixed: Mapping, names: tuple[str, ...], rows) -> np.ndarray:
-    """The engine's bound on the frequencies of W(t) at every point (one vectorised call)."""
-    bound = jax.vmap(lambda row: engine.frequency_bound(_chain(fixed, names, row)))
-    return np.asarray(bound(jnp.asarray(rows)), dtype=float)
+def _spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> tuple[float, float]:
+    """(lo, hi) containing the charging spectrum at every point.
+
+    g, alpha, D, B and omega enter H affinely, so the vertices of the swept box bound every
+    point (`engines.base.spectrum_over`); p does not: with p swept, +-max_k sum |c_k|.
+    """
+    swept = [i for i, name in enumerate(names) if name != "t_max"]
+    if "p" in names:
+        bound = jax.vmap(lambda row: norm_bound(_chain(fixed, names, row).battery().charging))
+        radius = float(np.max(np.asarray(bound(jnp.asarray(rows)))))
+        return -radius, radius
+    corners = itertools.product(*[(rows[:, i].min(), rows[:, i].max()) for i in swept])
+    vertices = []
+    for corner in corners:
+        row = rows[0].copy()
+        row[swept] = corner
+        vertices.append(_chain(fixed, names, row))
+    return spectrum_over(vertices)
 
 
 def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_devices: int) -> int:

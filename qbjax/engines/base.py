@@ -8,11 +8,11 @@ written once against that curve, in `qbjax.charge`.
 An engine is an immutable `eqx.Module` holding its options. Three steps, in this order:
 
     engine.check(model)                  plain Python: raises ArgumentError naming the argument
-    engine = engine.plan(model, t_end, width=None)   concrete: fixes static sizes (blocks, degree)
+    engine = engine.plan(model, t_end, spectrum=None)  concrete: fixes static sizes (degree, blocks)
     curve = engine.prepare(model, t_end)             jittable (and vmappable where supported)
 
-`plan` sees concrete numbers only (a window end, an upper bound `width` on the spectral
-width E_max - E_min of the charging Hamiltonian over every point a batch will hold) and
+`plan` sees concrete numbers only (a window end, an interval `spectrum` that contains the
+spectrum of the charging Hamiltonian at every point a batch will hold) and
 returns an engine whose static fields fix every shape, so that one compilation serves a
 whole batch. Each engine declares what it supports: `batchable` (a batch of points runs
 best as one `vmap` of `prepare` over the battery's coefficients, else point by point),
@@ -93,16 +93,16 @@ class AbstractEngine(eqx.Module):
     def check(self, model) -> None:
         """Raise `ArgumentError` naming the argument when this engine cannot charge `model`."""
 
-    def plan(self, model, t_end: float, *, width: float | None = None) -> AbstractEngine:
+    def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> AbstractEngine:
         """This engine with its static sizes fixed for windows up to `t_end`.
 
         Args:
-            model: a concrete `Battery` or `SpinChain` (when `width` is None).
+            model: a concrete `Battery` or `SpinChain` (when `spectrum` is None).
             t_end: the longest window any prepared curve will cover.
-            width: an upper bound on E_max - E_min of the charging Hamiltonian over every
-                point that will be prepared; None: computed from `model`.
+            spectrum: (lo, hi) containing the spectrum of the charging Hamiltonian at every
+                point that will be prepared (`spectrum_over`); None: from `model`.
         """
-        del model, t_end, width
+        del model, t_end, spectrum
         return self
 
     @abc.abstractmethod
@@ -136,6 +136,20 @@ class AbstractEngine(eqx.Module):
                 "method",
                 f"the {self.name} method does not support {CAPABILITIES[capability]}, needed {purpose}",
             )
+
+
+def spectrum_over(models) -> tuple[float, float]:
+    """(lo, hi) containing the spectrum of every model's charging Hamiltonian (concrete).
+
+    For a box of parameters each entering H affinely (g, alpha, D, B, omega), the extreme
+    eigenvalues are convex (largest) and concave (smallest) in each parameter separately,
+    so the box's vertices bound every point inside it.
+    """
+    from ..models import as_battery
+    from ..propagate.chebyshev import spectral_bounds
+
+    bounds = [spectral_bounds(as_battery(model).charging) for model in models]
+    return min(b[0] for b in bounds), max(b[1] for b in bounds)
 
 
 @eqx.filter_jit

@@ -101,11 +101,10 @@ class Chebyshev(AbstractEngine):
                 f"1 <= n <= {n_max}",
             )
 
-    def plan(self, model, t_end: float, *, width: float | None = None) -> Chebyshev:
+    def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> Chebyshev:
         tol, dtype = self._options()
         charging = as_battery(model).charging
-        # a batch's width bounds 2 ||H|| at every point: the interval [-width/2, width/2]
-        bounds = self.bounds if width is None else (-0.5 * width, 0.5 * width)
+        bounds = self.bounds if spectrum is None else spectrum
         if bounds is None and _checks.is_traced(charging.coeffs):
             raise _checks.ArgumentError(
                 "bounds",

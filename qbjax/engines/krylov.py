@@ -84,9 +84,9 @@ class Krylov(AbstractEngine):
         krylov_dim, _, dtype = self._options()
         check_krylov_fits(model.n_sites, krylov_dim, dtype)
 
-    def plan(self, model, t_end: float, *, width: float | None = None) -> Krylov:
+    def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> Krylov:
         krylov_dim, tol, dtype = self._options()
-        width = self.spectral_width if width is None else width
+        width = self.spectral_width if spectrum is None else spectrum[1] - spectrum[0]
         width, blocks = plan_march(as_battery(model).charging, float(t_end), krylov_dim, tol, width)
         if blocks > MAX_BLOCKS:
             raise _checks.ArgumentError(

@@ -97,8 +97,8 @@ class Lindblad(AbstractEngine):
         _checks.positive("rtol", self.rtol)
         _checks.positive("atol", self.atol)
 
-    def plan(self, model, t_end: float, *, width: float | None = None) -> Lindblad:
-        del t_end, width
+    def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> Lindblad:
+        del t_end, spectrum
         if self.max_steps is not None:
             return self
         return eqx.tree_at(

@@ -67,8 +67,8 @@ class MeanField(AbstractEngine):
     batchable = False  # the classical ground energy comes from SciPy, one point at a time
     max_steps: int = eqx.field(static=True, default=2**16)
 
-    def plan(self, model, t_end: float, *, width: float | None = None) -> MeanField:
-        del width
+    def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> MeanField:
+        del spectrum
         if _checks.is_traced(model):
             return self  # the budget needs concrete coefficients; keep the default
         return MeanField(step_budget(as_battery(model).charging, float(t_end)))
