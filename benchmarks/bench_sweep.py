@@ -3,7 +3,8 @@
 Model: Le et al. nearest-neighbour chain, g = B = 1, omega = 4, protocol "replace",
 window (0, 2 pi/omega]; alpha in [-1, 1] x D in [0, 1] (32 x 32 points). P_max on a
 256-point time grid:
-  - qbjax: `qbjax.sweep(..., n_grid=256)`: the grid, then T* refined by bisection
+  - qbjax: `qbjax.sweep(..., n_grid=256, method=...)`: the grid, then T* refined (bisection
+    and Newton); `--method` picks the engine (auto: dense at N = 8)
     (so it computes more than the others: the exact maximum, not the grid's);
   - QuTiP: one `sesolve` per point on the same grid (e_ops = [H0]), P = W/t, grid max;
   - dynamiqs: one batched `sesolve` over all points (a (P, d, d) Hamiltonian) on the grid.
@@ -59,14 +60,15 @@ def exact_work(n, alpha, dm, times):
     return np.array(work)
 
 
-def time_qbjax(n, alphas, dms, t_max):
+def time_qbjax(n, alphas, dms, t_max, method):
     model = {"n": n, "omega": OMEGA}
     axes = {"alpha": alphas, "dm": dms}
     chunk = min(CHUNK, len(alphas) * len(dms))
     warm = {"alpha": np.resize(alphas, chunk), "dm": np.resize(dms, chunk)}  # compiles the chunk's shape
-    qbjax.sweep(model, warm, grid=False, t_max=t_max, n_grid=N_TIMES, chunk=chunk, progress=False)
+    options = dict(t_max=t_max, n_grid=N_TIMES, chunk=chunk, progress=False, method=method)
+    qbjax.sweep(model, warm, grid=False, **options)
     start = time.perf_counter()
-    result = qbjax.sweep(model, axes, t_max=t_max, n_grid=N_TIMES, chunk=chunk, progress=False)
+    result = qbjax.sweep(model, axes, **options)
     seconds = time.perf_counter() - start
     return seconds / result.plan.n_points, result
 
@@ -117,6 +119,7 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=32, help="points per axis (side^2 in all)")
     parser.add_argument("--reference-points", type=int, default=24, help="points timed for QuTiP/dynamiqs")
     parser.add_argument("--smoke", action="store_true", help="N = 4, 4 x 4 points")
+    parser.add_argument("--method", default="auto", help="qbjax engine (default auto)")
     parser.add_argument("--out", default=str(RESULTS_DIR / "sweep.json"))
     args = parser.parse_args()
     if args.smoke:
@@ -125,7 +128,7 @@ def main() -> None:
     times = np.linspace(0.0, t_max, N_TIMES + 1)
     alphas, dms = np.linspace(-1, 1, args.side), np.linspace(0, 1, args.side)
 
-    per_point_qbjax, result = time_qbjax(args.n, alphas, dms, t_max)
+    per_point_qbjax, result = time_qbjax(args.n, alphas, dms, t_max, args.method)
     rng = np.random.default_rng(0)
     picks = rng.choice(args.side * args.side, size=args.reference_points, replace=False)
     points = [(alphas[i // args.side], dms[i % args.side]) for i in picks]
@@ -145,6 +148,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}",
         "backend": jax.default_backend(),
         "n": args.n,
+        "method": result.plan.engine.name,
         "points": args.side**2,
         "n_times": N_TIMES,
         "seconds_per_point": {"qbjax": per_point_qbjax, "qutip": per_point_qutip, "dynamiqs": per_point_dq},

@@ -18,14 +18,16 @@ With both in one XLA program the CPU backend ran the maxima's loops ~30x slower 
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from . import _checks
+from . import _checks, program_cache
 from ._maximize import GRID_WHEN_TRACED, check_grid, grid_size, window_maxima
 from .engines import engine_for
 from .engines.base import AbstractEngine, Curve, rate_at_zero
+from .models import SpinChain
 
 
 class ChargeResult(eqx.Module):
@@ -125,7 +127,7 @@ def grid_points(engine: AbstractEngine, model, curve: Curve | None, t_max, n_gri
         return check_grid(n_grid)
     if _checks.is_traced((model, t_max)):
         return GRID_WHEN_TRACED
-    bandwidth = curve.bandwidth() if curve is not None else None
+    bandwidth = curve.bandwidth() if curve is not None else engine.bandwidth_hint()
     if bandwidth is None:
         bandwidth = float(engine.frequency_bound(model))
     return grid_size(bandwidth, float(t_max))
@@ -155,10 +157,48 @@ def charge(model, t_max, *, times=None, n_grid: int | None = None, method="auto"
     if _checks.is_traced((model, t_max)):
         engine.require("differentiable", "to differentiate or batch `charge`")
     t_end = window_end(t_max, times)  # before `times` becomes an array (a tracer under jit)
+    if _exportable(engine, model, (t_max, times)):
+        return _charge_from_programs(engine, model, t_end, t_max, times, n_grid)
     curve = prepare(engine, model, t_end, ergotropy=times is not None)
     t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
     times = None if times is None else _as_times(times)
     return _figures(curve, t_max, times, grid_points(engine, model, curve, t_max, n_grid))
+
+
+def _exportable(engine: AbstractEngine, model, inputs) -> bool:
+    """Whether `program_cache` can serve this charge: the CLI turned it on, the inputs are
+    concrete, and the engine prepares by the default compiled path (no NumPy stage)."""
+    default_path = type(engine).prepare_concrete is AbstractEngine.prepare_concrete
+    concrete = not _checks.is_traced((model, inputs))
+    return program_cache.enabled() and default_path and concrete and isinstance(model, SpinChain)
+
+
+def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeResult:
+    """`charge` by the two stages kept in `program_cache` (traced only the first time)."""
+    engine = engine.plan(model, float(t_end))
+    n_grid = grid_points(engine, model, None, t_max, n_grid)
+    t_end = jnp.asarray(t_end, jnp.result_type(float))
+    structure = {}
+
+    def stage1():
+        curve = engine.prepare(model, t_end)
+        leaves, structure["curve"] = jax.tree_util.tree_flatten(curve)
+        return tuple(leaves)
+
+    def stage2(*leaves, t_max, times=None):
+        curve = jax.tree_util.tree_unflatten(structure["curve"], leaves)
+        result = _figures(curve, t_max, times, n_grid)
+        return {k: v for k, v in vars(result).items() if v is not None}
+
+    arguments = {"t_max": jnp.asarray(t_max, jnp.result_type(float))}
+    if times is not None:
+        arguments["times"] = _as_times(times)
+    key = ("charge", engine, model, float(t_end), n_grid, None if times is None else len(times))
+    fields = program_cache.two_stage(key, stage1, stage2, arguments)
+    if fields is None:  # the key could not be formed: trace as usual
+        curve = prepare(engine, model, t_end, ergotropy=times is not None)
+        return _figures(curve, arguments["t_max"], arguments.get("times"), n_grid)
+    return ChargeResult(**fields)
 
 
 def energy_curve(model, t_end, *, method="auto") -> Curve:

@@ -9,7 +9,9 @@ and one line naming the flag and the allowed range. Computations run in float64.
 
 Compiled programs are kept in JAX's persistent compilation cache, in
 $QBJAX_CACHE_DIR (default: $XDG_CACHE_HOME/qbjax/jax, else ~/.cache/qbjax/jax), so a
-repeated command skips XLA compilation. QBJAX_CACHE_DIR= (empty) turns the cache off.
+repeated command skips XLA compilation; `charge` also keeps its exported programs there
+(`program_cache`), so a repeated charge skips tracing. QBJAX_CACHE_DIR= (empty) turns
+both off.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ def _configure_jax() -> None:
     jax.config.update("jax_enable_x64", True)
     path = cache_dir()
     if path is not None:
+        from . import program_cache
+
+        program_cache.enable(path)
         jax.config.update("jax_compilation_cache_dir", path)
         # every program: most of ours compile in well under JAX's default threshold of 1 s
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

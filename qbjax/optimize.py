@@ -128,11 +128,11 @@ class _Objective:
         for corner in itertools.product((0.0, 1.0), repeat=len(self.names)):
             yield self.params(jnp.array(corner))
 
-    def plan(self, method) -> None:
+    def plan(self, method, starts: int) -> None:
         """Choose and plan the engine for every point of the box: the longest curve needed
         (the longest window, or the largest T) and the largest spectral width."""
         corners = list(self.corners())
-        engine = engine_for(method, self.chain(corners[0]))
+        engine = engine_for(method, self.chain(corners[0]), batch=starts)
         engine.require("differentiable", "by optimize")
         if "t" in self.names:
             self.t_end = max(float(c["t"]) for c in corners)
@@ -208,7 +208,7 @@ def optimize(
         raise _checks.ArgumentError("vary", "t needs bounds lo:hi when omega varies and t_max is not given")
     bounds = _bounds(vary, window)
     objective = _Objective(model, bounds, window, None if n_grid is None else check_grid(n_grid))
-    objective.plan(method)
+    objective.plan(method, starts)
     x0 = jnp.asarray(_latin_hypercube(starts, len(bounds), seed))
     x, values, history = _run_adam(objective, x0, steps, learning_rate)
     best = int(np.argmax(values))

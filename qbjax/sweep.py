@@ -202,7 +202,7 @@ def plan_sweep(
         if name == "p":
             _checks.nonnegative("p", column)
     first = _chain(fixed, names, rows[0])  # validates the fixed arguments
-    engine = engine_for(method, first)
+    engine = engine_for(method, first, batch=rows.shape[0])
     if n_grid is not None:
         n_grid = check_grid(n_grid)
     if engine.batchable:

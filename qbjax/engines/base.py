@@ -119,6 +119,11 @@ class AbstractEngine(eqx.Module):
         del ergotropy
         return _prepare_jit(self, model, t_end)
 
+    def bandwidth_hint(self) -> float | None:
+        """The fastest frequency of W(t) when the plan already fixes it (the curve's
+        `bandwidth()`), else None."""
+        return None
+
     @abc.abstractmethod
     def frequency_bound(self, model) -> Array:
         """An upper bound on the angular frequencies in W(t) (sets the maxima grid); traceable,

@@ -130,8 +130,11 @@ class Chebyshev(AbstractEngine):
             segments=self.segments,
             keep_state=False,
         )
+        return ChebyshevEnergyCurve(curve, battery.energy, self.bandwidth_hint())
+
+    def bandwidth_hint(self) -> float | None:
         # frequencies of W(t) are eigenvalue differences: at most the interval's width
-        return ChebyshevEnergyCurve(curve, battery.energy, 2.0 * self.radius)
+        return None if self.radius is None else 2.0 * self.radius
 
     def frequency_bound(self, model) -> Array:
         return 2.0 * norm_bound(as_battery(model).charging)
