@@ -46,6 +46,9 @@ def noisy_charge(
         dephasing, damping: rates >= 0 (may be traced: results are differentiable).
         rtol, atol: adaptive-solver tolerances.
     """
+    # a nonzero rate as an array is traced: one compilation serves every rate; a concrete
+    # zero stays a number, so its channel is dropped
+    dephasing, damping = (r if _checks.is_concrete_zero(r) else jnp.asarray(r) for r in (dephasing, damping))
     engine = Lindblad(dephasing, damping, rtol, atol)
     engine.check(battery)
     _checks.time_grid("times", times)
