@@ -42,10 +42,12 @@ import scipy.sparse.linalg  # noqa: E402
 import qbjax  # noqa: E402
 from qbjax.propagate import matfree, matvec_bytes, spectral_width  # noqa: E402
 
+ENGINES = {"krylov": qbjax.Krylov, "chebyshev": qbjax.Chebyshev}
 
-def work_krylov(battery, times, **options):
-    """W(t) on `times` by the Krylov engine, and its error estimate."""
-    curve = qbjax.energy_curve(battery, times[-1], method=qbjax.Krylov(**options))
+
+def work_krylov(battery, times, method="krylov", **options):
+    """W(t) on `times` by the Krylov (or Chebyshev) engine, and its error estimate."""
+    curve = qbjax.energy_curve(battery, times[-1], method=ENGINES[method](**options))
     return _work(curve, jnp.asarray(times))
 
 
@@ -133,11 +135,13 @@ def expm_multiply_curve(n: int, times: np.ndarray) -> np.ndarray:
     return energies - energies[0]
 
 
-def bench_curve(n: int, times: np.ndarray, repeats: int, with_qutip: bool, with_scipy: bool) -> dict:
-    row = {"n": n}
+def bench_curve(
+    n: int, times: np.ndarray, repeats: int, with_qutip: bool, with_scipy: bool, method: str = "krylov"
+) -> dict:
+    row = {"n": n, "method": method}
 
     def qbjax_curve():
-        work, err = work_krylov(battery(n), times)
+        work, err = work_krylov(battery(n), times, method)
         return np.asarray(work), float(err)
 
     start = time.perf_counter()
@@ -218,6 +222,8 @@ def main() -> None:
     parser.add_argument("--qutip-max", type=int, default=16, help="largest N for QuTiP and expm_multiply")
     parser.add_argument("--out", default=None, help="JSON output path")
     parser.add_argument("--plot", default=None, help="only draw the figure from this saved JSON")
+    parser.add_argument("--method", default="krylov", choices=sorted(ENGINES), help="engine of the curves")
+    parser.add_argument("--only-curves", action="store_true", help="skip the H @ psi and batch parts")
     args = parser.parse_args()
     if args.plot:
         path = Path(args.plot)
@@ -245,18 +251,20 @@ def main() -> None:
         "matvec": [],
         "curve": [],
     }
+    if args.only_curves:
+        matvec_sizes, batch_sizes = [], []
     for n in matvec_sizes:
         results["matvec"].append(bench_matvec(n, repeats))
         print(json.dumps(results["matvec"][-1]), flush=True)
     for n in sizes:
-        results["curve"].append(bench_curve(n, times, repeats, n <= qutip_max, n <= qutip_max))
+        results["curve"].append(bench_curve(n, times, repeats, n <= qutip_max, n <= qutip_max, args.method))
         print(json.dumps(results["curve"][-1]), flush=True)
     results["batch"] = bench_batch(batch_n, times, batch_sizes, repeats) if batch_sizes else []
     print(json.dumps(results["batch"]), flush=True)
     out = Path(args.out) if args.out else RESULTS_DIR / ("krylov_smoke.json" if args.smoke else "krylov.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
-    if not args.smoke:
+    if not args.smoke and not args.only_curves:
         plot(results, out.with_suffix(".png"))
     print(f"wrote {out}")
 
