@@ -120,6 +120,25 @@ def available_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def fits_in_memory(n_sites: int, bytes_for, method: str, detail: str = "") -> None:
+    """Refuse, before allocating, a chain whose `bytes_for(n)` exceeds the available memory.
+
+    The error names `n`, the estimate and the largest N that fits (bytes_for increasing in n).
+    """
+    integer_at_least("n", n_sites, 1)
+    available = available_memory_bytes()
+    needed = bytes_for(n_sites)
+    if needed > available:
+        n_max = 1
+        while bytes_for(n_max + 1) <= available:
+            n_max += 1
+        raise ArgumentError(
+            "n",
+            f"n = {n_sites} needs about {format_bytes(needed)} for the {method} method{detail} but "
+            f"{format_bytes(available)} is available; allowed range here is 1 <= n <= {n_max}",
+        )
+
+
 def format_bytes(n_bytes: float) -> str:
     if n_bytes < 2**30:
         return f"{n_bytes / 2**20:.0f} MiB"

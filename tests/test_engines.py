@@ -102,3 +102,16 @@ def test_huge_inputs_are_refused_with_the_flag_named(capsys):
         qbjax.charge(qbjax.SpinChain(2), 1.0, times=np.linspace(0, 1, 2**21))
     assert error.value.argument == "times"
     assert sweep({"n": 2}, {"alpha": [0.0, 0.5]}, chunk=10**9).plan.chunk == 2
+    for method in ("chebyshev", "krylov", "dense"):
+        with pytest.raises(ArgumentError) as error:
+            qbjax.charge(qbjax.SpinChain(40), 1.0, method=method)
+        assert error.value.argument == "n" and "1 <= n <=" in error.value.reason
+
+
+def test_matrix_free_engines_under_grad_need_a_spectral_bound():
+    def p_max(alpha):
+        return qbjax.charge(qbjax.spin_chain_battery(3, alpha=alpha), 1.0, method="chebyshev").max_power
+
+    with pytest.raises(ArgumentError) as error:
+        jax.grad(p_max)(0.3)
+    assert error.value.argument == "bounds"

@@ -89,17 +89,7 @@ class Chebyshev(AbstractEngine):
 
     def check(self, model) -> None:
         _, dtype = self._options()
-        needed = self.memory_bytes(model)
-        available = _checks.available_memory_bytes()
-        if needed > available:
-            per_site = PEAK_VECTORS * dtype.itemsize
-            n_max = max(1, int(np.floor(np.log2(available / per_site))))
-            raise _checks.ArgumentError(
-                "n",
-                f"n = {model.n_sites} needs about {_checks.format_bytes(needed)} for the chebyshev "
-                f"method but {_checks.format_bytes(available)} is available; allowed range here is "
-                f"1 <= n <= {n_max}",
-            )
+        _checks.fits_in_memory(model.n_sites, lambda n: PEAK_VECTORS * dtype.itemsize * 2**n, "chebyshev")
 
     def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> Chebyshev:
         tol, dtype = self._options()

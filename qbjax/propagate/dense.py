@@ -16,7 +16,6 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Complex, Float
 
@@ -38,16 +37,7 @@ def dense_memory_bytes(n_sites: int) -> int:
 
 def check_dense_fits(n_sites: int) -> None:
     """Refuse, before allocating, a system whose dense matrices exceed available memory."""
-    _checks.integer_at_least("n", n_sites, 1)
-    available = _checks.available_memory_bytes()
-    needed = dense_memory_bytes(n_sites)
-    if needed > available:
-        n_max = max(1, int(np.floor(np.log(available / (_MATRICES_AT_PEAK * 16)) / np.log(4))))
-        raise _checks.ArgumentError(
-            "n",
-            f"n = {n_sites} needs about {_checks.format_bytes(needed)} for the dense method but "
-            f"{_checks.format_bytes(available)} is available; allowed range here is 1 <= n <= {n_max}",
-        )
+    _checks.fits_in_memory(n_sites, dense_memory_bytes, "dense")
 
 
 class Spectrum(eqx.Module):

@@ -233,18 +233,12 @@ def krylov_memory_bytes(n_sites: int, krylov_dim: int = DEFAULT_KRYLOV_DIM, dtyp
 
 def check_krylov_fits(n_sites: int, krylov_dim: int = DEFAULT_KRYLOV_DIM, dtype=np.complex128) -> None:
     """Refuse, before allocating, a chain whose Krylov basis exceeds available memory."""
-    _checks.integer_at_least("n", n_sites, 1)
-    available = _checks.available_memory_bytes()
-    needed = krylov_memory_bytes(n_sites, krylov_dim, dtype)
-    if needed > available:
-        per_state = (krylov_dim + _EXTRA_VECTORS) * np.dtype(dtype).itemsize
-        n_max = max(1, int(np.floor(np.log2(available / per_state))))
-        raise _checks.ArgumentError(
-            "n",
-            f"n = {n_sites} needs about {_checks.format_bytes(needed)} for the krylov method "
-            f"(Krylov dimension {krylov_dim}, {np.dtype(dtype).name}) but "
-            f"{_checks.format_bytes(available)} is available; allowed range here is 1 <= n <= {n_max}",
-        )
+    _checks.fits_in_memory(
+        n_sites,
+        lambda n: krylov_memory_bytes(n, krylov_dim, dtype),
+        "krylov",
+        f" (Krylov dimension {krylov_dim}, {np.dtype(dtype).name})",
+    )
 
 
 def _log_bound(rho: float, m: int) -> float:
