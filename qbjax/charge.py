@@ -142,8 +142,9 @@ def charge(model, t_max, *, times=None, n_grid: int | None = None, method="auto"
         times: optional non-negative, sorted times for W(t), P(t) and ergotropy(t).
         n_grid: samples of the window before refinement; default resolves the fastest
             frequency of W(t) with POINTS_PER_PERIOD samples.
-        method: an engine (`qbjax.engines.Dense()`, `Krylov(tol=...)`, ...) or its name:
-            "auto" (default: by size and symmetry), "dense", "krylov", "symmetric", "meanfield".
+        method: an engine (`qbjax.Dense()`, `qbjax.Chebyshev(tol=...)`, ...) or its name:
+            "auto" (default: the fastest measured for the size, symmetry and tracing),
+            "dense", "chebyshev", "krylov", "symmetric", "meanfield".
 
     Returns:
         A `ChargeResult`; scalars have shape (), curves shape (len(times),).
