@@ -10,6 +10,11 @@ window's end, the grid and the shape of the times. A later process with the same
 loads and calls them: no tracing, no lowering, no compilation. (A `jax.export` module is
 still lowered and looked up in the compilation cache: 0.4 s of a 1.1 s command.)
 
+Programs that call external kernels (LAPACK's eigh in the dense and Krylov engines) are
+not stored: a fresh process registers those kernels only when it lowers such a call, and
+a loaded executable that calls an unregistered kernel crashes. Chebyshev programs are pure
+XLA. The others keep the persistent compilation cache.
+
 Only the `qbjax` command turns this on (`enable`); the Python API always traces.
 """
 
@@ -83,6 +88,10 @@ def _load(path: Path):
         return None
 
 
+def _calls_external_kernels(compiled) -> bool:
+    return "custom_call_target=" in compiled.as_text()
+
+
 def two_stage(key_parts, prepare, figures, arguments: dict):
     """figures(*prepare(), **arguments): both stages compiled, stored and reused.
 
@@ -111,6 +120,7 @@ def two_stage(key_parts, prepare, figures, arguments: dict):
             return figures(*flat[:count], **dict(zip(names, flat[count:], strict=True)))
 
         stage2 = jax.jit(flat_figures).lower(*specs).compile()
-        _store(first, stage1)
-        _store(second, stage2)
+        if not any(_calls_external_kernels(stage) for stage in (stage1, stage2)):
+            _store(first, stage1)
+            _store(second, stage2)
     return stage2(*stage1(), *values)

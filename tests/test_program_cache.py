@@ -18,20 +18,28 @@ FIELDS = (
 )
 
 
-@pytest.mark.parametrize("method", [pytest.param("dense", marks=pytest.mark.slow), "chebyshev"])
-def test_stored_programs_reproduce_the_traced_charge(tmp_path, monkeypatch, method):
+def test_stored_programs_reproduce_the_traced_charge(tmp_path, monkeypatch):
     model = qbjax.SpinChain(2, alpha=0.3, dm=0.4, omega=3.0)
     times = [0.0, 0.3, 0.9]
-    traced = qbjax.charge(model, 1.2, times=times, method=method)
+    traced = qbjax.charge(model, 1.2, times=times, method="chebyshev")
     monkeypatch.setattr(program_cache, "_directory", tmp_path / "programs")
-    stored = qbjax.charge(model, 1.2, times=times, method=method)  # compiles and stores
+    stored = qbjax.charge(model, 1.2, times=times, method="chebyshev")  # compiles and stores
     files = sorted((tmp_path / "programs").iterdir())
     assert len(files) == 2
-    loaded = qbjax.charge(model, 1.2, times=times, method=method)  # loads the executables
+    loaded = qbjax.charge(model, 1.2, times=times, method="chebyshev")  # loads the executables
     for name in FIELDS:
         expected = np.asarray(getattr(traced, name))
         for result in (stored, loaded):
             np.testing.assert_allclose(np.asarray(getattr(result, name)), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_programs_that_call_lapack_are_not_stored(tmp_path, monkeypatch):
+    """A loaded executable calling a LAPACK kernel that a fresh process has not registered
+    would crash that process; the dense engine's programs (eigh) are therefore not kept."""
+    monkeypatch.setattr(program_cache, "_directory", tmp_path / "programs")
+    result = qbjax.charge(qbjax.SpinChain(2, dm=0.4), 1.2, method="dense")
+    assert not (tmp_path / "programs").exists()
+    assert float(result.max_power) > 0
 
 
 def test_a_damaged_program_is_recompiled_and_keys_separate_models(tmp_path):
@@ -42,3 +50,25 @@ def test_a_damaged_program_is_recompiled_and_keys_separate_models(tmp_path):
     model = qbjax.SpinChain(2, alpha=0.3)
     keys = {program_cache._key(("charge", m, 1.0, 400, 3)) for m in (model, model.replace(alpha=0.5))}
     assert len(keys) == 2 and None not in keys
+
+
+@pytest.mark.parametrize("method", ["dense", "chebyshev"])
+def test_a_repeated_command_in_a_fresh_process_gives_the_same_json(tmp_path, method):
+    """Stored programs are loaded by new processes (where a crash would show)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "qbjax.cli", "charge", "--n", "3", "--dm", "0.4", "--times", "0,0.2"]
+    env = {**os.environ, "QBJAX_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([*argv, "--method", method, "--json"], env=env, capture_output=True, text=True)]
+    runs.append(
+        subprocess.run([*argv, "--method", method, "--json"], env=env, capture_output=True, text=True)
+    )
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    first, second = (json.loads(run.stdout) for run in runs)
+    assert first == second
+    stored = list((tmp_path / "programs").glob("*")) if (tmp_path / "programs").exists() else []
+    assert len(stored) == (2 if method == "chebyshev" else 0)
