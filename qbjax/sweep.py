@@ -2,9 +2,12 @@
 
 One sweep fixes N, the coupling type, the protocol and the boundary, and varies any of
 the numeric parameters (g, p, alpha, dm, field, omega, and the window t_max) over a
-Cartesian grid or a list of points. The points run in chunks: each chunk is one
-`jit(vmap(...))` call in which every point shares the term structure (only the
-coefficients are batched), sharded over the visible devices with `jax.shard_map`.
+Cartesian grid or a list of points, on any engine (`method`, chosen once for the sweep).
+The points run in chunks: on a batchable engine (dense, Krylov, Chebyshev) each chunk is
+one `jit(vmap(...))` call in which every point shares the term structure (only the
+coefficients are batched), sharded over the visible devices with `jax.shard_map`, and one
+plan (a spectral interval from the vertices of the swept box) serves every point; the
+symmetric and mean-field engines run a chunk point by point, each exactly as `charge`.
 With an output folder every finished chunk is written at once (`sweep_store`), so a
 killed sweep rerun with the same arguments computes only the missing chunks.
 

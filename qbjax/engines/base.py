@@ -126,8 +126,8 @@ class AbstractEngine(eqx.Module):
 
     @abc.abstractmethod
     def frequency_bound(self, model) -> Array:
-        """An upper bound on the angular frequencies in W(t) (sets the maxima grid); traceable,
-        so a sweep bounds all its points in one vectorised call."""
+        """An upper bound on the angular frequencies in W(t), for the maxima grid of `charge`
+        when the curve knows no sharper value (`Curve.bandwidth`)."""
 
     def memory_bytes(self, model) -> int:
         """Estimated peak memory of `prepare` for one point."""
