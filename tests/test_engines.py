@@ -115,3 +115,16 @@ def test_matrix_free_engines_under_grad_need_a_spectral_bound():
     with pytest.raises(ArgumentError) as error:
         jax.grad(p_max)(0.3)
     assert error.value.argument == "bounds"
+
+
+@pytest.mark.slow
+def test_the_lindblad_engine_serves_charge_like_the_closed_engines():
+    model = qbjax.SpinChain(2, omega=2.0, alpha=0.5)
+    noisy = qbjax.charge(model, 1.5, method=qbjax.Lindblad(0.1, 0.05))
+    grid = qbjax.noisy_charge(model, np.linspace(0, 1.5, 4), dephasing=0.1, damping=0.05)
+    assert float(noisy.max_power) == pytest.approx(float(grid.max_power), rel=1e-12)
+    clean = qbjax.charge(model, 1.5, method=qbjax.Lindblad(rtol=1e-10, atol=1e-12))
+    exact = qbjax.charge(model, 1.5, method="dense")
+    assert float(clean.max_power) == pytest.approx(float(exact.max_power), rel=1e-7)
+    assert float(clean.t_max_power) == pytest.approx(float(exact.t_max_power), rel=1e-6)
+    assert float(noisy.max_power) < float(exact.max_power)

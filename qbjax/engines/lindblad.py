@@ -101,9 +101,7 @@ class Lindblad(AbstractEngine):
         del t_end, spectrum
         if self.max_steps is not None:
             return self
-        return eqx.tree_at(
-            lambda e: e.max_steps, self, step_budget(model.n_sites), is_leaf=lambda x: x is None
-        )
+        return Lindblad(self.dephasing, self.damping, self.rtol, self.atol, step_budget(model.n_sites))
 
     def lindbladian(self, model) -> ChainLindbladian:
         charging = as_battery(model).charging
