@@ -52,7 +52,7 @@ def test_a_damaged_program_is_recompiled_and_keys_separate_models(tmp_path):
     assert len(keys) == 2 and None not in keys
 
 
-@pytest.mark.parametrize("method", ["dense", "chebyshev"])
+@pytest.mark.parametrize("method", ["dense", pytest.param("chebyshev", marks=pytest.mark.slow)])
 def test_a_repeated_command_in_a_fresh_process_gives_the_same_json(tmp_path, method):
     """Stored programs are loaded by new processes (where a crash would show)."""
     import json
