@@ -39,6 +39,21 @@ def array_module(*values):
     return jnp if is_traced(values) else np
 
 
+def precision(tol, dtype, default_double: float, default_single: float) -> tuple[float, np.dtype]:
+    """(tol, dtype) of a state-vector method: complex128 (default under x64) or complex64, and
+    a tolerance (default per dtype) no finer than 10 machine epsilons of that dtype."""
+    dtype = np.dtype(dtype if dtype is not None else jnp.result_type(complex))
+    if dtype not in (np.complex128, np.complex64):
+        raise ArgumentError("dtype", f"must be complex128 or complex64, got {dtype}")
+    if tol is None:
+        tol = default_double if dtype == np.complex128 else default_single
+    positive("tol", tol)
+    floor = 10 * float(np.finfo(dtype).eps)
+    if not is_traced(tol) and float(tol) < floor:
+        raise ArgumentError("tol", f"must be >= {floor:.1e} in {dtype.name}, got {tol}")
+    return float(tol), dtype
+
+
 def is_concrete_zero(value) -> bool:
     """True for an exact zero known now: a number, or an array outside any transformation."""
     return not is_traced(value) and not np.any(np.asarray(value))

@@ -159,7 +159,9 @@ def charge(model, t_max, *, times=None, n_grid: int | None = None, method="auto"
         engine.require("differentiable", "to differentiate or batch `charge`")
     t_end = window_end(t_max, times)  # before `times` becomes an array (a tracer under jit)
     if _exportable(engine, model, (t_max, times)):
-        return _charge_from_programs(engine, model, t_end, t_max, times, n_grid)
+        stored = _charge_from_programs(engine, model, t_end, t_max, times, n_grid)
+        if stored is not None:
+            return stored
     curve = prepare(engine, model, t_end, ergotropy=times is not None)
     t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
     times = None if times is None else _as_times(times)
@@ -174,8 +176,9 @@ def _exportable(engine: AbstractEngine, model, inputs) -> bool:
     return program_cache.enabled() and default_path and concrete and isinstance(model, SpinChain)
 
 
-def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeResult:
-    """`charge` by the two stages kept in `program_cache` (traced only the first time)."""
+def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeResult | None:
+    """`charge` by the two stages kept in `program_cache` (traced only the first time);
+    None when no cache key can be formed (the caller then traces as usual)."""
     engine = engine.plan(model, float(t_end))
     n_grid = grid_points(engine, model, None, t_max, n_grid)
     t_end = jnp.asarray(t_end, jnp.result_type(float))
@@ -196,10 +199,7 @@ def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeR
         arguments["times"] = _as_times(times)
     key = ("charge", engine, model, float(t_end), n_grid, None if times is None else len(times))
     fields = program_cache.two_stage(key, stage1, stage2, arguments)
-    if fields is None:  # the key could not be formed: trace as usual
-        curve = prepare(engine, model, t_end, ergotropy=times is not None)
-        return _figures(curve, arguments["t_max"], arguments.get("times"), n_grid)
-    return ChargeResult(**fields)
+    return None if fields is None else ChargeResult(**fields)
 
 
 def energy_curve(model, t_end, *, method="auto") -> Curve:

@@ -56,18 +56,17 @@ def noisy_charge(
     t_end = times[-1]
     if not _checks.is_traced(t_end) and float(t_end) <= 0:
         raise _checks.ArgumentError("times", "must reach beyond t = 0")
-    n_grid = grid_points(engine, battery, None, t_end, None) if not _checks.is_traced(battery) else None
-    return _noisy_charge(engine, battery, times, n_grid)
+    return _noisy_charge(engine, battery, times, grid_points(engine, battery, None, t_end, None))
 
 
 @eqx.filter_jit
-def _noisy_charge(engine: Lindblad, battery, times, n_grid: int | None) -> NoisyCharge:
+def _noisy_charge(engine: Lindblad, battery, times, n_grid: int) -> NoisyCharge:
     curve: LindbladCurve = engine.prepare(battery, times[-1])
     work, power = work_and_power(curve, times)
     ergotropy = curve.ergotropy(times, work)
     states = curve.states(times)
     hermitian = 0.5 * (states + jnp.conj(jnp.swapaxes(states, -1, -2)))
-    p_max, t_power, _, _ = maxima(curve, times[-1], n_grid or 2048)
+    p_max, t_power, _, _ = maxima(curve, times[-1], n_grid)
     return NoisyCharge(
         times=times,
         work=work,

@@ -32,7 +32,6 @@ from .charge import maxima
 from .engines import AbstractEngine, engine_for
 from .engines.base import spectrum_over
 from .models import PARAMETERS, SpinChain
-from .terms import norm_bound
 
 OPTIMIZABLE = (*PARAMETERS, "t")
 NEWTON_STEPS = 12  # projected Newton iterations that polish the best start
@@ -139,11 +138,7 @@ class _Objective:
         else:
             self.t_end = max(float(self.window(c)) for c in corners)
         models = [self.chain(c) for c in corners]
-        if "p" in self.names:  # p does not enter H affinely: bound by sum |c_k| at the corners
-            radius = max(float(norm_bound(m.battery().charging)) for m in models)
-            spectrum = (-radius, radius)
-        else:  # g, alpha, D, B, omega do: the box's vertices bound every point inside
-            spectrum = spectrum_over(models)
+        spectrum = spectrum_over(models, affine="p" not in self.names)
         self.engine = engine.plan(models[0], self.t_end, spectrum=spectrum)
         if "t" not in self.names and self.n_grid is None:
             window = max(float(self.window(c)) for c in corners)

@@ -38,7 +38,6 @@ from .charge import grid_points, point_figures, prepare
 from .engines import AbstractEngine, engine_for
 from .engines.base import spectrum_over
 from .models import PARAMETERS, STRUCTURE, SpinChain
-from .terms import norm_bound
 
 SWEEPABLE = (*PARAMETERS, "t_max")
 FIXED = STRUCTURE
@@ -262,23 +261,15 @@ def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
 
 
 def _spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> tuple[float, float]:
-    """(lo, hi) containing the charging spectrum at every point.
-
-    g, alpha, D, B and omega enter H affinely, so the vertices of the swept box bound every
-    point (`engines.base.spectrum_over`); p does not: with p swept, +-max_k sum |c_k|.
-    """
+    """(lo, hi) containing the charging spectrum at every point: from the vertices of the
+    swept box (`engines.base.spectrum_over`)."""
     swept = [i for i, name in enumerate(names) if name != "t_max"]
-    if "p" in names:
-        bound = jax.vmap(lambda row: norm_bound(_chain(fixed, names, row).battery().charging))
-        radius = float(np.max(np.asarray(bound(jnp.asarray(rows)))))
-        return -radius, radius
-    corners = itertools.product(*[(rows[:, i].min(), rows[:, i].max()) for i in swept])
     vertices = []
-    for corner in corners:
+    for corner in itertools.product(*[(rows[:, i].min(), rows[:, i].max()) for i in swept]):
         row = rows[0].copy()
         row[swept] = corner
         vertices.append(_chain(fixed, names, row))
-    return spectrum_over(vertices)
+    return spectrum_over(vertices, affine="p" not in names)
 
 
 def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_devices: int) -> int:

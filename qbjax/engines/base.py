@@ -31,6 +31,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._checks import ArgumentError
+from ..models import as_battery
+from ..propagate.chebyshev import spectral_bounds
+from ..terms import norm_bound
 
 CAPABILITIES = {
     "batchable": "one vmapped call over a batch of parameter points",
@@ -124,10 +127,14 @@ class AbstractEngine(eqx.Module):
         `bandwidth()`), else None."""
         return None
 
-    @abc.abstractmethod
     def frequency_bound(self, model) -> Array:
         """An upper bound on the angular frequencies in W(t), for the maxima grid of `charge`
-        when the curve knows no sharper value (`Curve.bandwidth`)."""
+        when the curve knows no sharper value (`Curve.bandwidth`).
+
+        They are eigenvalue differences of the charging Hamiltonian: at most
+        2 ||H|| <= 2 sum_k |c_k|. Engines on another state space override this.
+        """
+        return 2.0 * norm_bound(as_battery(model).charging)
 
     def memory_bytes(self, model) -> int:
         """Estimated peak memory of `prepare` for one point."""
@@ -143,16 +150,19 @@ class AbstractEngine(eqx.Module):
             )
 
 
-def spectrum_over(models) -> tuple[float, float]:
-    """(lo, hi) containing the spectrum of every model's charging Hamiltonian (concrete).
+def spectrum_over(models, *, affine: bool = True) -> tuple[float, float]:
+    """(lo, hi) containing the spectrum of the charging Hamiltonian of every model (concrete),
+    or of every point of the box whose vertices the models are.
 
     For a box of parameters each entering H affinely (g, alpha, D, B, omega), the extreme
     eigenvalues are convex (largest) and concave (smallest) in each parameter separately,
-    so the box's vertices bound every point inside it.
+    so the vertices bound every point inside it. Otherwise (`affine=False`: the power-law
+    exponent p) the interval is +-max sum_k |c_k|, each |c_k| monotone in p and separately
+    convex in the others, so again largest at a vertex.
     """
-    from ..models import as_battery
-    from ..propagate.chebyshev import spectral_bounds
-
+    if not affine:
+        radius = max(float(norm_bound(as_battery(model).charging)) for model in models)
+        return -radius, radius
     bounds = [spectral_bounds(as_battery(model).charging) for model in models]
     return min(b[0] for b in bounds), max(b[1] for b in bounds)
 

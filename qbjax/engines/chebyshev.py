@@ -15,13 +15,12 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array
 
 from .. import _checks
 from ..models import as_battery
 from ..propagate.chebyshev import DEFAULT_TOL, ChebyshevCurve, chebyshev_curve, plan
 from ..propagate.krylov import ground_state_energy
-from ..terms import PauliSum, norm_bound
+from ..terms import PauliSum
 from .base import AbstractEngine, Curve
 
 # Vectors of 2^N alive at the peak: the K + 1 Chebyshev vectors (K about 60 for the default
@@ -75,17 +74,7 @@ class Chebyshev(AbstractEngine):
     segments: int | None = eqx.field(static=True, default=None)
 
     def _options(self) -> tuple[float, np.dtype]:
-        dtype = np.dtype(self.dtype if self.dtype is not None else jnp.result_type(complex))
-        if dtype not in (np.complex128, np.complex64):
-            raise _checks.ArgumentError("dtype", f"must be complex128 or complex64, got {dtype}")
-        tol = self.tol
-        if tol is None:
-            tol = DEFAULT_TOL if dtype == np.complex128 else DEFAULT_TOL_SINGLE
-        _checks.positive("tol", tol)
-        floor = 10 * float(np.finfo(dtype).eps)
-        if float(tol) < floor:
-            raise _checks.ArgumentError("tol", f"must be >= {floor:.1e} in {dtype.name}, got {tol}")
-        return float(tol), dtype
+        return _checks.precision(self.tol, self.dtype, DEFAULT_TOL, DEFAULT_TOL_SINGLE)
 
     def check(self, model) -> None:
         _, dtype = self._options()
@@ -125,9 +114,6 @@ class Chebyshev(AbstractEngine):
     def bandwidth_hint(self) -> float | None:
         # frequencies of W(t) are eigenvalue differences: at most the interval's width
         return None if self.radius is None else 2.0 * self.radius
-
-    def frequency_bound(self, model) -> Array:
-        return 2.0 * norm_bound(as_battery(model).charging)
 
     def memory_bytes(self, model) -> int:
         _, dtype = self._options()

@@ -24,7 +24,7 @@ from ..propagate.dense import (
     spectral_states,
     spectrum,
 )
-from ..terms import PauliSum, complex_dtype, dense, norm_bound
+from ..terms import PauliSum, complex_dtype, dense
 from .base import AbstractEngine, Curve
 
 
@@ -104,10 +104,6 @@ class Dense(AbstractEngine):
         dtype = complex_dtype(eig.evecs.dtype)
         psi0 = battery.initial_state().astype(dtype)
         return DenseCurve(battery.energy, h_matrix, eig, psi0, dense(battery.energy).astype(dtype))
-
-    def frequency_bound(self, model) -> Array:
-        # frequencies of W(t) are eigenvalue differences: at most 2 ||H|| <= 2 sum_k |c_k|
-        return 2.0 * norm_bound(as_battery(model).charging)
 
     def memory_bytes(self, model) -> int:
         return dense_memory_bytes(model.n_sites)

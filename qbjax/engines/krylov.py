@@ -28,7 +28,7 @@ from ..propagate.krylov import (
     plan_march,
 )
 from ..propagate.matfree import matfree
-from ..terms import PauliSum, norm_bound
+from ..terms import PauliSum
 from .base import AbstractEngine, Curve
 
 # Blocks kept for <H0>_t (each (m, m) complex matrices): 2^16 blocks of m = 40 hold ~5 GiB.
@@ -108,9 +108,6 @@ class Krylov(AbstractEngine):
         config = KrylovConfig(self.krylov_dim, self.breakdown, True)
         data, err = march_blocks(h, h0, psi0, t_end, self.blocks, config)
         return KrylovCurve(data, battery.energy, e0, jax.lax.stop_gradient(err))
-
-    def frequency_bound(self, model) -> Array:
-        return 2.0 * norm_bound(as_battery(model).charging)
 
     def memory_bytes(self, model) -> int:
         krylov_dim, _, dtype = self._options()

@@ -20,10 +20,10 @@ from jaxtyping import Array, Float
 
 from .. import _checks
 from ..models import as_battery
-from ..open.lindblad import MAX_CHAIN_SITES, ChainLindbladian, chain_lindbladian
+from ..open.lindblad import MAX_CHAIN_SITES, ChainLindbladian, chain_lindbladian, solve, solve_end
 from ..passivity import ergotropy
 from ..propagate.dense import ground_energy
-from ..terms import PauliSum, apply, norm_bound
+from ..terms import PauliSum, apply
 from .base import AbstractEngine, Curve
 
 
@@ -112,29 +112,11 @@ class Lindblad(AbstractEngine):
         rhs = self.lindbladian(battery)
         psi0 = battery.initial_state()
         rho0 = jnp.outer(psi0, psi0.conj())
-        real = jnp.real(rho0).dtype
-
-        def field(t, y, args):
-            out = rhs(jax.lax.complex(y[0], y[1]))
-            return jnp.real(out), jnp.imag(out)
-
-        # diffrax needs t1 > t0
-        t1 = jnp.maximum(jnp.asarray(t_end, real), jnp.asarray(1e-12, real))
-        solution = diffrax.diffeqsolve(
-            diffrax.ODETerm(field),
-            diffrax.Tsit5(),
-            t0=jnp.zeros((), real),
-            t1=t1,
-            dt0=None,
-            y0=(jnp.real(rho0), jnp.imag(rho0)),
-            saveat=diffrax.SaveAt(dense=True),
-            stepsize_controller=diffrax.PIDController(rtol=self.rtol, atol=self.atol),
-            max_steps=self.max_steps or step_budget(battery.n_sites),
-        )
+        t1 = solve_end(jnp.asarray(t_end, jnp.real(rho0).dtype))
+        max_steps = self.max_steps or step_budget(battery.n_sites)
+        saveat = diffrax.SaveAt(dense=True)
+        solution = solve(rhs, rho0, t1, saveat, rtol=self.rtol, atol=self.atol, max_steps=max_steps)
         return LindbladCurve(battery.energy, rho0, solution.interpolation)
-
-    def frequency_bound(self, model) -> Array:
-        return 2.0 * norm_bound(as_battery(model).charging)
 
     def memory_bytes(self, model) -> int:
         return _STATES_PER_STEP * 16 * 4**model.n_sites * (self.max_steps or step_budget(model.n_sites))

@@ -255,29 +255,40 @@ def evolve(
     _checks.positive("rtol", rtol)
     _checks.positive("atol", atol)
     rho0 = _cplx(rho0)
+    times = jnp.asarray(times, dtype=jnp.real(rho0).dtype)
+    t1 = solve_end(times[-1])
+    saveat = diffrax.SaveAt(ts=jnp.minimum(times, t1))
+    solution = solve(rhs, rho0, t1, saveat, rtol=rtol, atol=atol, max_steps=max_steps)
+    states = jax.lax.complex(solution.ys[0], solution.ys[1])
+    return jnp.where((times == 0)[:, None, None], rho0[None], states)
+
+
+def solve_end(t_end) -> Array:
+    """The end of the integration for a window [0, t_end]: diffrax needs t1 > t0, so a zero
+    window becomes a no-op step of 1e-12."""
+    return jnp.maximum(t_end, jnp.asarray(1e-12, jnp.asarray(t_end).dtype))
+
+
+def solve(rhs, rho0, t1, saveat, *, rtol: float, atol: float, max_steps: int):
+    """diffrax's solution of d rho/dt = rhs(rho) on [0, t1] (Tsit5, PID step control), with
+    rho carried as its (real, imaginary) parts."""
     real = jnp.real(rho0).dtype
-    times = jnp.asarray(times, dtype=real)
 
     def field(t, y, args):
         out = rhs(jax.lax.complex(y[0], y[1]))
         return jnp.real(out), jnp.imag(out)
 
-    t1 = times[-1]
-    # diffrax needs t1 > t0; a grid of zeros returns rho0 (the solve is then a no-op step)
-    t1_safe = jnp.maximum(t1, jnp.asarray(1e-12, real))
-    solution = diffrax.diffeqsolve(
+    return diffrax.diffeqsolve(
         diffrax.ODETerm(field),
         diffrax.Tsit5(),
         t0=jnp.asarray(0.0, real),
-        t1=t1_safe,
+        t1=t1,
         dt0=None,
         y0=(jnp.real(rho0), jnp.imag(rho0)),
-        saveat=diffrax.SaveAt(ts=jnp.minimum(times, t1_safe)),
+        saveat=saveat,
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
     )
-    states = jax.lax.complex(solution.ys[0], solution.ys[1])
-    return jnp.where((times == 0)[:, None, None], rho0[None], states)
 
 
 def is_density_matrix(rho, atol: float = 1e-9) -> bool:

@@ -265,14 +265,18 @@ def _ritz(h: PauliSum, start, iterations: int):
     return alpha, beta
 
 
+def _random_start(h: PauliSum, seed: int) -> Complex[Array, " d"]:
+    """A fixed (seeded) random unit state, in the complex dtype of h's coefficients: it
+    overlaps every eigenvector, so Lanczos from it sees all of the spectrum."""
+    rng = np.random.default_rng(seed)
+    start = rng.normal(size=h.dimension) + 1j * rng.normal(size=h.dimension)
+    dtype = np.complex128 if h.coeffs.dtype == np.float64 else np.complex64
+    return jnp.asarray(start / np.linalg.norm(start), dtype)
+
+
 def _probe(h: PauliSum, iterations: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Lanczos coefficients (alpha, beta) of H from a fixed random start (all of the spectrum)."""
-    d = h.dimension
-    rng = np.random.default_rng(seed)
-    start = rng.normal(size=d) + 1j * rng.normal(size=d)
-    dtype = np.complex128 if h.coeffs.dtype == np.float64 else np.complex64
-    start = jnp.asarray(start / np.linalg.norm(start), dtype)
-    alpha, beta = _ritz(h, start, min(iterations, d))
+    alpha, beta = _ritz(h, _random_start(h, seed), min(iterations, h.dimension))
     return np.asarray(alpha, np.float64), np.asarray(beta, np.float64)
 
 
@@ -357,16 +361,8 @@ def plan_blocks(
 
 def check_options(krylov_dim, tol, dtype) -> tuple[int, float, np.dtype]:
     krylov_dim = _checks.integer_at_least("krylov_dim", krylov_dim, 2)
-    dtype = np.dtype(dtype if dtype is not None else jnp.result_type(complex))
-    if dtype not in (np.complex128, np.complex64):
-        raise _checks.ArgumentError("dtype", f"must be complex128 or complex64, got {dtype}")
-    if tol is None:
-        tol = DEFAULT_TOL if dtype == np.complex128 else DEFAULT_TOL_SINGLE
-    _checks.positive("tol", tol)
-    floor = 10 * float(np.finfo(dtype).eps)
-    if not _checks.is_traced(tol) and float(tol) < floor:
-        raise _checks.ArgumentError("tol", f"must be >= {floor:.1e} in {dtype.name}, got {tol}")
-    return krylov_dim, float(tol), dtype
+    tol, dtype = _checks.precision(tol, dtype, DEFAULT_TOL, DEFAULT_TOL_SINGLE)
+    return krylov_dim, tol, dtype
 
 
 def plan_march(h: PauliSum, t_span: float, krylov_dim: int, tol: float, width) -> tuple[float, int]:
@@ -518,10 +514,7 @@ def ground_state_energy(h: PauliSum, *, iterations: int = GROUND_ITERATIONS, see
 
 def _ground_ritz(h: PauliSum, k: int, seed: int, *, vector: bool):
     """(lowest Ritz value, its Ritz vector or None) of k Lanczos steps on h."""
-    dtype = np.complex128 if h.coeffs.dtype == np.float64 else np.complex64
-    rng = np.random.default_rng(seed)
-    start = rng.normal(size=h.dimension) + 1j * rng.normal(size=h.dimension)
-    start = jnp.asarray(start / np.linalg.norm(start), dtype)
+    start = _random_start(h, seed)
     op = matfree(h)
     _, alpha, beta, _ = lanczos(op, start, k, 0.0)
     if not vector:
