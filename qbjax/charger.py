@@ -6,11 +6,21 @@
 site 0 = battery b, site 1 = charger c (QuTiP order). With omega > 0 the ground state of each
 qubit is sz = +1, i.e. |up> = basis bit 0, so |g_b e_c> = |up, down> is basis vector 1.
 
-The state evolves unitarily, rho(t) = U(t) rho0 U(t)^+, U(t) = exp(-iHt). Along the way:
-    capacity            C(rho_b, H_b), H_b = -omega_b sz_b      (battery qubit)
+The state evolves unitarily, rho(t) = U(t) rho0 U(t)^+, U(t) = exp(-iHt). Along the way,
+on the battery's reduced state rho_b = ptrace(rho_bc, 0):
+    capacity            C(rho_b, H_b), H_b = -omega_b sz_b
+    ergotropy (+ coherent/incoherent parts) under H_b, entropy S(rho_b)
+    texture             (1/2) || rho_b - |f><f| ||_1, |f> = (|0> + |1>)/sqrt 2
+    texture_grand_sum   -ln <f|rho_b|f>
+and on the pair rho_bc:
     residual_capacity   C(rho_bc, H) - C(rho_b, H_b) - C(rho_c, H_c)
-    ergotropy (+ coherent/incoherent parts) of rho_b under H_b, entropy of rho_b,
-    mutual information, and every two-qubit resource of rho_bc (see `qbjax.resources`).
+    texture_pair        (1/2) || rho_bc - |f><f| ||_1, |f> = (1/2) sum_i |i>
+    mutual information, concurrence, negativity, l1 coherence, imaginarity, steering, Bell
+    and first-order coherence (see `qbjax.resources`).
+From |g_b e_c> the state stays a|ge> + b|eg>: texture_pair = sqrt(1 - |a + b|^2 / 4) is constant
+at resonance (omega_b = omega_c), so the texture that follows the capacity is that of rho_b
+(PHYSICS.md section 3): rho_b is diagonal, texture = sqrt(1/4 + (C/(4 omega_b))^2) and
+texture_grand_sum = ln 2 (constant).
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ MEASURES = (
     "imaginarity",
     "texture",
     "texture_grand_sum",
+    "texture_pair",
     "steering",
     "steering_normalized",
     "bell",
@@ -95,6 +106,9 @@ def initial_state(initial: str | object = "ge") -> Complex[Array, ...]:
 def two_qubit_resources(rho, h, h_b, h_c) -> dict[str, Float[Array, ""]]:
     """Every measure of MEASURES at one two-qubit state `rho` (battery = qubit 0).
 
+    Capacity, ergotropy, entropy, texture and texture_grand_sum are of rho_b = ptrace(rho, 0);
+    texture_pair and the correlation measures are of rho itself.
+
     Args:
         rho: density matrix (4, 4) or state vector (4,).
         h: Hamiltonian of the pair (for the residual capacity); h_b, h_c: local 2 x 2 ones.
@@ -113,8 +127,9 @@ def two_qubit_resources(rho, h, h_b, h_c) -> dict[str, Float[Array, ""]]:
         "mutual_information": resources.mutual_information(rho),
         "l1_coherence": resources.l1_coherence(rho),
         "imaginarity": resources.imaginarity(rho),
-        "texture": resources.texture(rho),
-        "texture_grand_sum": resources.texture_grand_sum(rho),
+        "texture": resources.texture(rho_b),
+        "texture_grand_sum": resources.texture_grand_sum(rho_b),
+        "texture_pair": resources.texture(rho),
         "steering": resources.steering(rho),
         "steering_normalized": resources.steering_normalized(rho),
         "bell": resources.bell(rho),

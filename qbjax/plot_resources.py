@@ -16,8 +16,9 @@ SCATTER = {
     "bell": "Bell B_max",
     "l1_coherence": "l1 coherence",
     "imaginarity": "l1 imaginarity",
-    "texture": "texture (trace distance)",
-    "texture_grand_sum": "texture (grand sum)",
+    "texture": "texture of rho_b (trace distance)",
+    "texture_grand_sum": "texture of rho_b (grand sum)",
+    "texture_pair": "texture of rho_bc (trace distance)",
     "first_order_coherence": "first-order coherence",
     "mutual_information": "mutual information",
 }
@@ -32,8 +33,9 @@ def plot_resources(series: dict, path: str | Path, title: str = "") -> None:
 
     times = np.asarray(series["times"])
     capacity = np.asarray(series["capacity"])
-    fig = plt.figure(figsize=(14, 13), constrained_layout=True)
-    grid = fig.add_gridspec(4, 4, height_ratios=[1.2, 1, 1, 1])
+    rows = -(-len(SCATTER) // 4)
+    fig = plt.figure(figsize=(14, 3.2 + 3.3 * rows), constrained_layout=True)
+    grid = fig.add_gridspec(1 + rows, 4, height_ratios=[1.2] + [1] * rows)
     top = fig.add_subplot(grid[0, :])
     for key in (
         "capacity",
@@ -43,6 +45,7 @@ def plot_resources(series: dict, path: str | Path, title: str = "") -> None:
         "bell_normalized",
         "l1_coherence",
         "texture",
+        "texture_pair",
         "first_order_coherence",
     ):
         top.plot(times, np.asarray(series[key]), label=key)

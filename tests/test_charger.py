@@ -5,7 +5,9 @@ Omega^2 = Delta^2 + J1^2 (H restricted: -J2 + [[-Delta, J1], [J1, Delta]]):
     a = e^{i J2 t} (cos Omega t + i (Delta/Omega) sin Omega t),  b = -i e^{i J2 t} (J1/Omega) sin Omega t.
 Then with p = |b|^2 and C = 2|ab|: capacity 2 w_b |1 - 2p| = 2 w_b sqrt(1 - C^2), negativity C/2,
 F3 = sqrt(1 + 2 C^2), B_max = 2 sqrt(1 + C^2), first-order coherence sqrt(1 - C^2), l1 coherence
-C, imaginarity 2 |Im(a b*)| = |J1 sin 2 Omega t| / Omega, texture sqrt(1 - |a + b|^2 / 4).
+C, imaginarity 2 |Im(a b*)| = |J1 sin 2 Omega t| / Omega. rho_b = diag(1 - p, p), so its texture is
+sqrt(1/4 + (1/2 - p)^2) = sqrt(1/4 + (C_b/(4 w_b))^2) (C_b the capacity) and its grand-sum texture
+ln 2; the pair's texture is sqrt(1 - |a + b|^2 / 4), constant at resonance (Re(a b*) = 0).
 """
 
 import jax
@@ -15,6 +17,7 @@ from scipy.linalg import expm
 
 import qbjax
 from qbjax import charger
+from qbjax.plot_resources import spearman
 
 SX = np.array([[0, 1], [1, 0]], dtype=complex)
 SY = np.array([[0, -1j], [1j, 0]])
@@ -50,8 +53,9 @@ def closed_form(times, wb, wc, j1, j2):
         "first_order_coherence": np.sqrt(np.maximum(1 - c**2, 0)),
         "l1_coherence": c,
         "imaginarity": np.abs(j1 * np.sin(2 * omega * times)) / omega,
-        "texture": np.sqrt(1 - np.abs(a + b) ** 2 / 4),
-        "texture_grand_sum": -np.log(np.abs(a + b) ** 2 / 4),
+        "texture": np.sqrt(0.25 + (0.5 - p) ** 2),
+        "texture_grand_sum": np.log(2.0) + 0 * p,
+        "texture_pair": np.sqrt(1 - np.abs(a + b) ** 2 / 4),
         "entropy": -(p * np.log(np.maximum(p, 1e-300)) + (1 - p) * np.log(np.maximum(1 - p, 1e-300))),
         "ergotropy": 2 * wb * np.maximum(0, 2 * p - 1),
         "coherent_ergotropy": 0 * p,
@@ -145,6 +149,71 @@ def test_gradient_in_j1_at_a_degenerate_hamiltonian():
     assert grad == pytest.approx(numeric, rel=1e-6, abs=1e-8)
     # closed form: C = 2|1 - 2 sin^2(J1 t)| -> dC/dJ1 = -4 t sin(2 J1 t) (sign of 1 - 2p positive here)
     assert grad == pytest.approx(-4 * 0.3 * np.sin(2 * 2.0 * 0.3), rel=1e-10)
+
+
+# (J1, J2) at resonance omega_b = omega_c
+RESONANT = [(1.0, 1.0, 0.0), (1.0, 0.3, 0.0), (1.0, 1.0, 0.7), (2.0, 0.5, -1.2), (0.7, 1.6, 0.4)]
+
+
+@pytest.mark.parametrize("omega, j1, j2", RESONANT)
+def test_battery_texture_closed_form_and_rank_correlation_at_resonance(omega, j1, j2):
+    """texture(rho_b) = sqrt(1/4 + (C/(4 w_b))^2) over the whole series; Spearman with C is +1."""
+    times = np.linspace(0.0, 2 * np.pi / j1, 301)  # two exchange cycles
+    s = charger.resource_series(times, omega_b=omega, omega_c=omega, j1=j1, j2=j2, initial="ge")
+    capacity = np.asarray(s["capacity"])
+    assert np.ptp(capacity) > omega  # the series does move: C goes from 2 w_b to 0
+    np.testing.assert_allclose(s["texture"], np.sqrt(0.25 + (capacity / (4 * omega)) ** 2), atol=1e-12)
+    assert spearman(s["texture"], capacity) > 0.99
+    # the pair's texture does not move: sqrt(1 - |<f|psi>|^2) with |<f|psi>|^2 = 1/4
+    np.testing.assert_allclose(s["texture_pair"], np.sqrt(0.75), atol=1e-12)
+    assert np.isnan(spearman(s["texture_pair"], capacity))
+
+
+def test_pair_texture_moves_off_resonance_battery_texture_still_follows_capacity():
+    times = np.linspace(0.0, np.pi / np.hypot(0.5, 1.0), 201)
+    for wb, wc, sign in ((1.5, 1.0, -1), (1.0, 1.5, +1)):
+        s = charger.resource_series(times, omega_b=wb, omega_c=wc, j1=1.0, j2=0.3)
+        capacity = np.asarray(s["capacity"])
+        assert np.ptp(s["texture_pair"]) > 0.05
+        assert sign * spearman(s["texture_pair"], capacity) > 0.5
+        np.testing.assert_allclose(s["texture"], np.sqrt(0.25 + (capacity / (4 * wb)) ** 2), atol=1e-12)
+        assert spearman(s["texture"], capacity) > 0.99
+
+
+def _texture_numpy(rho):
+    d = rho.shape[0]
+    f = np.full(d, d**-0.5)
+    return 0.5 * np.abs(np.linalg.eigvalsh(rho - np.outer(f, f))).sum()
+
+
+def test_battery_and_pair_texture_against_numpy_at_a_random_state():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4))
+    rho = a @ a.conj().T
+    rho /= np.trace(rho).real
+    h_b, h_c = charger.local_hamiltonians(1.2, 0.9)
+    h = qbjax.dense(charger.charger_hamiltonian(1.2, 0.9, 0.8, 0.3))
+    values = charger.two_qubit_resources(rho, h, h_b, h_c)
+    rho_b = np.einsum("ajbj->ab", rho.reshape(2, 2, 2, 2))
+    assert abs(rho_b[0, 1]) > 0.01  # a battery state with coherence, so |f> matters
+    assert float(values["texture"]) == pytest.approx(_texture_numpy(rho_b), abs=1e-12)
+    assert float(values["texture_pair"]) == pytest.approx(_texture_numpy(rho), abs=1e-12)
+    assert float(values["texture_grand_sum"]) == pytest.approx(-np.log(rho_b.sum().real / 2), abs=1e-12)
+    assert float(values["texture"]) != pytest.approx(float(values["texture_pair"]), abs=1e-3)
+
+
+def test_gradient_of_battery_texture_in_j1():
+    times = np.array([0.4])
+
+    def texture(j1):
+        return charger.resource_series(times, omega_b=1.0, omega_c=1.0, j1=j1, j2=0.2)["texture"][0]
+
+    j1 = 0.9
+    grad = float(jax.grad(texture)(j1))
+    # resonance: p = sin^2(J1 t), texture = sqrt(1/4 + cos^2(2 J1 t)/4)
+    x = np.cos(2 * j1 * 0.4)
+    expected = (x / 4) * (-2 * 0.4 * np.sin(2 * j1 * 0.4)) / np.sqrt(0.25 + x**2 / 4)
+    assert grad == pytest.approx(expected, rel=1e-9)
 
 
 def test_bad_arguments():

@@ -23,13 +23,19 @@ def test_json_time_series_and_plot(tmp_path, capsys):
     np.testing.assert_allclose(report["capacity"], 2 * np.abs(np.cos(2 * 0.5 * times)), atol=1e-10)
     np.testing.assert_allclose(report["concurrence"], np.abs(np.sin(2 * 0.5 * times)), atol=1e-10)
     assert report["rank_correlation_with_capacity"]["concurrence"] == pytest.approx(-1.0, abs=1e-12)
-    assert report["correlation_with_capacity"]["texture"] is None  # constant at resonance
+    # texture of rho_b follows the capacity; the pair's texture is constant at resonance
+    assert report["rank_correlation_with_capacity"]["texture"] == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(report["texture"], np.sqrt(0.25 + (np.asarray(report["capacity"]) / 4) ** 2))
+    assert report["correlation_with_capacity"]["texture_pair"] is None
+    assert report["rank_correlation_with_capacity"]["texture_pair"] is None
+    np.testing.assert_allclose(report["texture_pair"], np.sqrt(0.75), atol=1e-12)
 
 
 def test_amplitudes_and_table(capsys):
     assert cli.main(["resources", "--amplitudes", "0,1,1j,0", "--n-times", "5"]) == 0
     out = capsys.readouterr().out
     assert "initial amplitudes" in out and "concurrence" in out
+    assert "texture_pair" in out and "of rho_b" in out
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 H = -omega_b sz_b - omega_c sz_c + J1 (s+_b s-_c + h.c.) + J2 sz_b sz_c (PHYSICS.md section 3),
 evolved from an initial state; prints the time series of the battery capacity, the residual
-capacity and every resource, with each resource's correlation with the capacity.
+capacity and every resource, with each resource's correlation with the capacity. Capacity,
+ergotropy, entropy, texture and texture_grand_sum are of the battery's state rho_b;
+texture_pair and the correlation measures are of the pair rho_bc (`qbjax.charger`).
 """
 
 from __future__ import annotations
@@ -146,7 +148,8 @@ def _table(report: dict, series: dict) -> str:
         f"J1 = {report['j1']:g}, J2 = {report['j2']:g}, initial {report['initial']}, "
         f"t in [0, {report['t_max']:.6g}], {len(series['times'])} times",
         "",
-        "  correlation with the capacity C(rho_b, H_b): Pearson (linear) and Spearman (rank)",
+        "  correlation with the capacity C(rho_b, H_b): Pearson (linear) and Spearman (rank);",
+        "  capacity, ergotropy, entropy, texture, texture_grand_sum: of rho_b; the rest: of rho_bc",
         f"  {'measure':<24} {'min':>12} {'max':>12} {'Pearson':>10} {'Spearman':>10}",
     ]
     for key in MEASURES:
