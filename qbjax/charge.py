@@ -34,7 +34,9 @@ class ChargeResult(eqx.Module):
     """Everything `charge` computes. Curves are None unless `times` was given.
 
     `error_estimate` is the engine's estimated state error (norm) over the window, None
-    for engines exact to rounding.
+    for engines exact to rounding. `initial_ergotropy` is the ergotropy the battery holds
+    before charging (0 from the ground state of H0; not 0 from |down...down> when D != 0);
+    computed unless `charge` is traced (then None).
     """
 
     max_power: Float[Array, ""]
@@ -48,6 +50,7 @@ class ChargeResult(eqx.Module):
     power: Float[Array, " T"] | None = None
     ergotropy: Float[Array, " T"] | None = None
     error_estimate: Float[Array, ""] | None = None
+    initial_ergotropy: Float[Array, ""] | None = None
 
 
 def maxima(curve: Curve, t_max, n_grid: int) -> tuple[Array, Array, Array, Array]:
@@ -72,11 +75,21 @@ def point_figures(curve: Curve, t_max, n_grid: int) -> Array:
     return jnp.stack([p_max, t_power, w_max, t_work, ergotropy])
 
 
+def initial_ergotropy(curve: Curve) -> Array:
+    """The ergotropy of the state the battery starts from."""
+    e0 = curve.initial_energy()
+    return curve.ergotropy(jnp.zeros((1,), e0.dtype), e0[None])[0]
+
+
 @eqx.filter_jit
-def _figures(curve: Curve, t_max, times, n_grid: int) -> ChargeResult:
+def _figures(curve: Curve, t_max, times, n_grid: int, with_ergotropy: bool = False) -> ChargeResult:
     p_max, t_p, w_max, t_w = maxima(curve, t_max, n_grid)
     error = curve.error_estimate()
     result = ChargeResult(p_max, t_p, w_max, t_w, curve.initial_energy(), error_estimate=error)
+    if with_ergotropy:
+        result = eqx.tree_at(
+            lambda r: r.initial_ergotropy, result, initial_ergotropy(curve), is_leaf=lambda x: x is None
+        )
     if times is None:
         return result
     work, power = work_and_power(curve, times)
@@ -150,22 +163,34 @@ def charge(model, t_max, *, times=None, n_grid: int | None = None, method="auto"
         A `ChargeResult`; scalars have shape (), curves shape (len(times),).
     """
     engine = engine_for(method, model)
+    model = concrete_start(model)
     _checks.positive("t_max", t_max)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
     if times is not None:
         _checks.time_grid("times", times)
-    if _checks.is_traced((model, t_max)):
+    traced = _checks.is_traced((model, t_max))
+    if traced:
         engine.require("differentiable", "to differentiate or batch `charge`")
     t_end = window_end(t_max, times)  # before `times` becomes an array (a tracer under jit)
     if _exportable(engine, model, (t_max, times)):
         stored = _charge_from_programs(engine, model, t_end, t_max, times, n_grid)
         if stored is not None:
             return stored
-    curve = prepare(engine, model, t_end, ergotropy=times is not None)
+    curve = prepare(engine, model, t_end, ergotropy=not traced or times is not None)
     t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
     times = None if times is None else _as_times(times)
-    return _figures(curve, t_max, times, grid_points(engine, model, curve, t_max, n_grid))
+    n_grid = grid_points(engine, model, curve, t_max, n_grid)
+    return _figures(curve, t_max, times, n_grid, with_ergotropy=not traced)
+
+
+def concrete_start(model):
+    """A concrete SpinChain that starts from the ground state becomes its Battery here, once:
+    the ground state is then found outside any compiled program (Lanczos beyond dense sizes)
+    and a degenerate one is refused, instead of each engine step rebuilding it."""
+    if isinstance(model, SpinChain) and model.initial == "ground" and not _checks.is_traced(model):
+        return model.battery()
+    return model
 
 
 def _exportable(engine: AbstractEngine, model, inputs) -> bool:
@@ -191,7 +216,7 @@ def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeR
 
     def stage2(*leaves, t_max, times=None):
         curve = jax.tree_util.tree_unflatten(structure["curve"], leaves)
-        result = _figures(curve, t_max, times, n_grid)
+        result = _figures(curve, t_max, times, n_grid, with_ergotropy=True)
         return {k: v for k, v in vars(result).items() if v is not None}
 
     arguments = {"t_max": jnp.asarray(t_max, jnp.result_type(float))}
@@ -206,6 +231,7 @@ def energy_curve(model, t_end, *, method="auto") -> Curve:
     """The engine's energy curve <H0>_t of `model` on [0, t_end] (`engines.base.Curve`):
     `energy(times)`, `initial_energy()`, `ground_energy()`, `error_estimate()`."""
     engine = engine_for(method, model)
+    model = concrete_start(model)
     _checks.positive("t_end", t_end)
     return prepare(engine, model, t_end)
 
@@ -213,6 +239,7 @@ def energy_curve(model, t_end, *, method="auto") -> Curve:
 def charge_with(model, t_max, *, times=None, n_grid: int | None = None, method="auto"):
     """`charge`, also returning the name of the engine that ran: (ChargeResult, name)."""
     engine = engine_for(method, model)
+    model = concrete_start(model)
     return charge(model, t_max, times=times, n_grid=n_grid, method=engine), engine.name
 
 
@@ -228,6 +255,7 @@ def power(model, times, *, method="auto") -> Float[Array, " T"]:
 
 def _work_and_power(model, times, method):
     engine = engine_for(method, model)
+    model = concrete_start(model)
     _checks.time_grid("times", times)
     t_end = times[-1] if _checks.is_traced(times) else float(np.max(np.asarray(times)))
     curve = prepare(engine, model, t_end, ergotropy=False)

@@ -1,12 +1,15 @@
 """Spin-chain battery models (PHYSICS.md sections 1-2), built from Pauli terms.
 
     H_B   = sum_i B_i sz_i                                             (field)
-    H_int = - sum_{i<j} g_ij [ sz sz + alpha (sx sx + sy sy) + D . (s_i x s_j) ]  (interaction)
+    H_int = - sum_{i->j} g_ij [ sz sz + alpha (sx sx + sy sy) + D . (s_i x s_j) ]  (interaction)
     V     = sum_i omega_i sx_i                                         (drive)
 
-with the z component of the Dzyaloshinskii-Moriya (DM) term D_z (sx_i sy_j - sy_i sx_j).
+The Dzyaloshinskii-Moriya (DM) vector D points along one axis (`dm_axis`, default z:
+D (sx_i sy_j - sy_i sx_j)) or is a general 3-vector. Each bond i -> j is oriented along
+the chain; a ring's closing bond is N-1 -> 0, so the chirality is the same on every bond.
 A battery is data: which of these parts form the energy H0 whose expectation is the
-stored energy, which form the generator during charging, and the initial state.
+stored energy, which form the generator during charging, and the initial state (a product
+state, the ground state of H0, or any normalised vector).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from . import _checks
 from .terms import PauliSum, Term, pauli_sum
 
 COUPLINGS = ("nn", "lr")
+DM_AXES = ("x", "y", "z")
+INITIAL_STATES = ("down", "ground")
 
 # protocol -> (parts of the energy Hamiltonian, parts of the charging Hamiltonian)
 PROTOCOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -33,7 +38,7 @@ PROTOCOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 class Couplings(eqx.Module):
-    """Pair couplings g_ij: static list of pairs (i < j) and traced strengths."""
+    """Pair couplings g_ij: static list of oriented bonds (i, j), i -> j, and traced strengths."""
 
     n_sites: int = eqx.field(static=True)
     pairs: tuple[tuple[int, int], ...] = eqx.field(static=True)
@@ -46,11 +51,11 @@ class Couplings(eqx.Module):
 
 
 def nearest_neighbour(n: int, g, *, periodic: bool = False) -> Couplings:
-    """g_ij = g for |i - j| = 1 (and the bond (0, N-1) when periodic and N > 2)."""
+    """g_ij = g for |i - j| = 1 (and the closing bond N-1 -> 0 when periodic and N > 2)."""
     n = _checks.integer_at_least("n", n, 1)
     pairs = [(i, i + 1) for i in range(n - 1)]
     if periodic and n > 2:
-        pairs.append((0, n - 1))
+        pairs.append((n - 1, 0))
     xp = _checks.array_module(g)
     strengths = xp.asarray(g) * xp.ones(len(pairs), dtype=jnp.result_type(g, float))
     return Couplings(n, tuple(pairs), strengths)
@@ -59,13 +64,16 @@ def nearest_neighbour(n: int, g, *, periodic: bool = False) -> Couplings:
 def power_law(n: int, g, p, *, periodic: bool = False) -> Couplings:
     """g_ij = g / r_ij^p for all pairs; r = |i - j| (open) or min(|i-j|, N-|i-j|) (periodic).
 
-    p = 0 is uniform all-to-all coupling.
+    p = 0 is uniform all-to-all coupling. A bond is oriented i -> j (i < j), except on a ring
+    when the shorter way round crosses the closing bond: then j -> i, as a chain read
+    0 -> 1 -> ... -> N-1 -> 0 meets it.
     """
     n = _checks.integer_at_least("n", n, 1)
     _checks.nonnegative("p", p)
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     distance = np.array([j - i for i, j in pairs], dtype=float)
     if periodic:
+        pairs = [(j, i) if n - (j - i) < j - i else (i, j) for i, j in pairs]
         distance = np.minimum(distance, n - distance)
     dtype = jnp.result_type(g, p, float)
     xp = _checks.array_module(g, p)
@@ -102,26 +110,31 @@ def _scaled(g, x):
     return 0.0 if _checks.is_concrete_zero(x) else g * x
 
 
-def interaction(c: Couplings, alpha=0.0, dm=0.0) -> PauliSum:
-    """H_int = - sum_{i<j} g_ij [ zz + alpha (xx + yy) + D . (s_i x s_j) ].
+# (s_i x s_j)_k = s^a_i s^b_j - s^b_i s^a_j with (k, a, b) cyclic
+_CROSS_PRODUCT = {"x": ("Y", "Z"), "y": ("Z", "X"), "z": ("X", "Y")}
+
+
+def interaction(c: Couplings, alpha=0.0, dm=0.0, dm_axis: str = "z") -> PauliSum:
+    """H_int = - sum_{i->j} g_ij [ zz + alpha (xx + yy) + D . (s_i x s_j) ] over the bonds of `c`.
 
     Args:
-        c: the couplings g_ij.
+        c: the couplings g_ij on oriented bonds i -> j.
         alpha: XXZ anisotropy (alpha = 1: isotropic XXX, alpha = 0: Ising).
-        dm: DM interaction. A number is D along z, the form used in PHYSICS.md:
-            D (sx_i sy_j - sy_i sx_j). A length-3 vector (D_x, D_y, D_z) is a general DM
-            vector, D . (s_i x s_j).
+        dm: DM interaction. A number is the strength D along `dm_axis` (along z it is the
+            form of PHYSICS.md section 1, D (sx_i sy_j - sy_i sx_j)). A length-3 vector
+            (D_x, D_y, D_z) is a general DM vector, D . (s_i x s_j); `dm_axis` is then unused.
+        dm_axis: "x", "y" or "z".
     """
     _checks.finite("alpha", alpha)
     _checks.finite("dm", dm)
+    _checks.one_of("dm_axis", dm_axis, DM_AXES)
     dm = _checks.array_module(dm).asarray(dm)
     if dm.shape == ():
-        dm_components = [(dm, "X", "Y")]
+        dm_components = [(dm, *_CROSS_PRODUCT[dm_axis])]
     elif dm.shape == (3,):
-        # (s_i x s_j)_k = s^a_i s^b_j - s^b_i s^a_j with (k, a, b) cyclic
-        dm_components = [(dm[0], "Y", "Z"), (dm[1], "Z", "X"), (dm[2], "X", "Y")]
+        dm_components = [(dm[k], *_CROSS_PRODUCT[axis]) for k, axis in enumerate(DM_AXES)]
     else:
-        raise _checks.ArgumentError("dm", f"must be a number (D_z) or a 3-vector, got shape {dm.shape}")
+        raise _checks.ArgumentError("dm", f"must be a number (D) or a 3-vector, got shape {dm.shape}")
     weighted: list[tuple[Term, object]] = []
     for k, (i, j) in enumerate(c.pairs):
         minus_g = -c.strengths[..., k]
@@ -155,34 +168,64 @@ class Battery(eqx.Module):
     Attributes:
         energy: H0, the Hamiltonian whose expectation value is the stored energy.
         charging: the generator of the evolution during charging (0 < t < T).
-        initial: product-state amplitudes, shape (N, 2): row i is (up, down) of site i.
+        initial: the state at t = 0: product-state amplitudes, shape (N, 2), row i the
+            (up, down) amplitudes of site i; or a state vector of dimension 2**N.
     """
 
     energy: PauliSum
     charging: PauliSum
-    initial: Complex[Array, "N 2"]
+    initial: Complex[Array, "N 2"] | Complex[Array, " d"] = eqx.field(converter=lambda x: _as_array(x))
 
     def __check_init__(self):
         n = self.energy.n_sites
-        if self.charging.n_sites != n or self.initial.shape[-2:] != (n, 2):
-            raise ValueError(f"initial: energy, charging and initial state must describe the same {n} sites")
-        if not _checks.is_traced(self.initial):
-            norms = np.sum(np.abs(np.asarray(self.initial)) ** 2, axis=-1)
-            if not np.allclose(norms, 1.0, atol=1e-6):
-                raise ValueError("initial: every site state must be normalised")
+        if self.charging.n_sites != n:
+            raise _checks.ArgumentError("charging", f"must act on the same {n} sites as the energy")
+        check_initial(self.initial, n)
 
     @property
     def n_sites(self) -> int:
         return self.energy.n_sites
 
+    @property
+    def is_product(self) -> bool:
+        """Whether the initial state is given as product amplitudes (N, 2)."""
+        return self.initial.ndim >= 2
+
     def initial_state(self) -> Complex[Array, " d"]:
         """The initial state as a vector of dimension 2**N."""
-        return product_state(self.initial)
+        return product_state(self.initial) if self.is_product else self.initial
+
+
+def _as_array(state):
+    """Arrays (JAX, NumPy, tracers) as they are; a list becomes a complex NumPy array."""
+    return state if hasattr(state, "ndim") else np.asarray(state, dtype=jnp.result_type(complex))
+
+
+def check_initial(initial, n: int) -> None:
+    """Refuse an initial state of the wrong shape, or (when concrete) not normalised."""
+    shape = np.shape(initial)
+    is_product = len(shape) >= 2 and shape[-2:] == (n, 2)
+    if not is_product and shape[-1:] != (2**n,):
+        raise _checks.ArgumentError(
+            "initial",
+            f"must be product amplitudes of shape ({n}, 2) or a state vector of dimension "
+            f"2^{n} = {2**n}, got shape {shape}",
+        )
+    if _checks.is_traced(initial):
+        return
+    _checks.finite("initial", initial)
+    norms = np.sum(np.abs(np.asarray(initial)) ** 2, axis=-1)
+    if not np.allclose(norms, 1.0, atol=1e-6):
+        what = "every site state" if is_product else "the state vector"
+        squared_norm = norms.ravel()[0]
+        raise _checks.ArgumentError(
+            "initial", f"{what} must be normalised, got squared norm {squared_norm:.6g}"
+        )
 
 
 # The spin-chain model's arguments, written once: the structure (static: it fixes the Pauli
 # terms) and the numeric parameters (traced: swept, vmapped, differentiated).
-STRUCTURE = ("n", "coupling", "protocol", "periodic")
+STRUCTURE = ("n", "coupling", "protocol", "periodic", "dm_axis", "initial")
 PARAMETERS = ("g", "p", "alpha", "dm", "field", "omega")
 
 
@@ -198,6 +241,8 @@ class SpinChain(eqx.Module):
     coupling: str = eqx.field(static=True, default="nn")
     protocol: str = eqx.field(static=True, default="replace")
     periodic: bool = eqx.field(static=True, default=False)
+    dm_axis: str = eqx.field(static=True, default="z")
+    initial: str = eqx.field(static=True, default="down")
     g: object = 1.0
     p: object = 1.0
     alpha: object = 0.0
@@ -209,6 +254,13 @@ class SpinChain(eqx.Module):
         _checks.integer_at_least("n", self.n, 1)
         _checks.one_of("coupling", self.coupling, COUPLINGS)
         _checks.one_of("protocol", self.protocol, PROTOCOLS)
+        _checks.one_of("dm_axis", self.dm_axis, DM_AXES)
+        if not isinstance(self.initial, str):
+            raise _checks.ArgumentError(
+                "initial",
+                "a SpinChain starts from 'down' or 'ground'; for a state vector use spin_chain_battery",
+            )
+        _checks.one_of("initial", self.initial, INITIAL_STATES)
         for name in PARAMETERS:
             _checks.finite(name, getattr(self, name))
         _checks.nonnegative("p", self.p)
@@ -220,7 +272,7 @@ class SpinChain(eqx.Module):
                 )
         if np.shape(self.dm) not in ((), (3,)):
             raise _checks.ArgumentError(
-                "dm", f"must be a number (D_z) or a 3-vector, got shape {np.shape(self.dm)}"
+                "dm", f"must be a number (D) or a 3-vector, got shape {np.shape(self.dm)}"
             )
 
     @staticmethod
@@ -266,6 +318,8 @@ def spin_chain_battery(
     omega=4.0,
     protocol: str = "replace",
     periodic: bool = False,
+    dm_axis: str = "z",
+    initial="down",
 ) -> Battery:
     """The Heisenberg XXZ + DM spin-chain battery charged by a uniform transverse field.
 
@@ -273,29 +327,45 @@ def spin_chain_battery(
         n: number of spins N >= 1.
         coupling: "nn" (g_ij = g on neighbours) or "lr" (g_ij = g / |i - j|^p).
         g: coupling strength. p: power-law exponent, p >= 0 (0 = all-to-all).
-        alpha: XXZ anisotropy. dm: DM strength D along z, or a 3-vector.
+        alpha: XXZ anisotropy.
+        dm: DM strength D along `dm_axis`, or a DM 3-vector. dm_axis: "x", "y" or "z".
         field: B, the static field along z (a number or N site values).
         omega: strength of the charging field along x (a number or N site values).
         protocol: "replace" (Le et al.: H_charge = H_int + V), "add" (H0 + V), or
             "collective" (energy B sum sz only; H_charge = H_B + H_int + V).
-        periodic: close the chain.
+        periodic: close the chain (the closing bond is N-1 -> 0).
+        initial: "down" (|down...down>), "ground" (the ground state of H0; refused when
+            degenerate), product amplitudes of shape (N, 2) or a state vector of size 2**N.
 
     Every number may be a JAX tracer, so the battery can be built inside `jit`,
-    `vmap` and `grad`. The initial state is |down...down>.
+    `vmap` and `grad`.
     """
     n = _checks.integer_at_least("n", n, 1)
     _checks.one_of("protocol", protocol, PROTOCOLS)
     parts = {
         "field": local_field(n, field, "z", name="field"),
-        "interaction": interaction(couplings(n, coupling, g, p, periodic=periodic), alpha, dm),
+        "interaction": interaction(couplings(n, coupling, g, p, periodic=periodic), alpha, dm, dm_axis),
         "drive": local_field(n, omega, "x", name="omega"),
     }
     energy_parts, charging_parts = PROTOCOLS[protocol]
+    energy = _total(n, [parts[name] for name in energy_parts])
     return Battery(
-        energy=_total(n, [parts[name] for name in energy_parts]),
+        energy=energy,
         charging=_total(n, [parts[name] for name in charging_parts]),
-        initial=all_down(n),
+        initial=_initial_state(initial, energy),
     )
+
+
+def _initial_state(initial, energy: PauliSum):
+    """The amplitudes or vector a Battery starts from, for `spin_chain_battery(initial=...)`."""
+    if isinstance(initial, str):
+        _checks.one_of("initial", initial, INITIAL_STATES)
+        if initial == "down":
+            return all_down(energy.n_sites)
+        from .ground_state import ground_state
+
+        return ground_state(energy)
+    return initial
 
 
 def _total(n: int, parts: list[PauliSum]) -> PauliSum:

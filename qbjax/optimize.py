@@ -31,6 +31,7 @@ from ._maximize import check_grid, grid_size
 from .charge import maxima
 from .engines import AbstractEngine, engine_for
 from .engines.base import spectrum_over
+from .ground_state import check_traced_size
 from .models import PARAMETERS, SpinChain
 
 OPTIMIZABLE = (*PARAMETERS, "t")
@@ -137,7 +138,10 @@ class _Objective:
             self.t_end = max(float(c["t"]) for c in corners)
         else:
             self.t_end = max(float(self.window(c)) for c in corners)
-        models = [self.chain(c) for c in corners]
+        if self.model.get("initial") == "ground":
+            check_traced_size(self.model.get("n", 4))
+        # the corners only bound the charging spectrum: their start is not needed
+        models = [self.chain(c).replace(initial="down") for c in corners]
         spectrum = spectrum_over(models, affine="p" not in self.names)
         self.engine = engine.plan(models[0], self.t_end, spectrum=spectrum)
         if "t" not in self.names and self.n_grid is None:
@@ -209,6 +213,10 @@ def optimize(
     best = int(np.argmax(values))
     x_best, converged = _polish(objective, x[best])
     power, t_star = (float(v) for v in jax.jit(objective)(x_best))
+    if not math.isfinite(power):
+        raise _checks.ArgumentError(
+            "initial", "the ground state of H0 is degenerate at the best point found; start from 'down'"
+        )
     x = x.at[best].set(x_best)
     values = values.at[best].set(power)
     params = {k: float(v) for k, v in objective.params(x_best).items()}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from .charge import charge_with
-from .models import SpinChain
+from .models import SpinChain, spin_chain_battery
 
 
 def charge_report(model: dict, t_max, *, times=None, n_grid=None, method="auto") -> dict:
     """Charge the spin chain `model` (keyword arguments of `spin_chain_battery`) and report
     the model, the method that ran, the window and the results as JSON-ready values."""
-    result, name = charge_with(SpinChain.of(model), t_max, times=times, n_grid=n_grid, method=method)
+    if isinstance(model.get("initial"), str):
+        chain = SpinChain.of(model)
+    else:  # a state vector: the Pauli-term battery carries it
+        chain = spin_chain_battery(**model)
+    result, name = charge_with(chain, t_max, times=times, n_grid=n_grid, method=method)
     report = {
         **model,
         "method": name,
@@ -19,6 +23,7 @@ def charge_report(model: dict, t_max, *, times=None, n_grid=None, method="auto")
         "max_work": float(result.max_work),
         "t_max_work": float(result.t_max_work),
         "initial_energy": float(result.initial_energy),
+        "initial_ergotropy": float(result.initial_ergotropy),
     }
     if result.error_estimate is not None:  # Krylov: estimated state error (norm)
         report["error_estimate"] = float(result.error_estimate)

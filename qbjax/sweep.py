@@ -37,6 +37,7 @@ from ._maximize import check_grid, grid_size
 from .charge import grid_points, point_figures, prepare
 from .engines import AbstractEngine, engine_for
 from .engines.base import spectrum_over
+from .ground_state import check_traced_size
 from .models import PARAMETERS, STRUCTURE, SpinChain
 
 SWEEPABLE = (*PARAMETERS, "t_max")
@@ -204,6 +205,8 @@ def plan_sweep(
         if name == "p":
             _checks.nonnegative("p", column)
     first = _chain(fixed, names, rows[0])  # validates the fixed arguments
+    if first.initial == "ground":
+        check_traced_size(first.n)
     engine = engine_for(method, first, batch=rows.shape[0])
     if n_grid is not None:
         n_grid = check_grid(n_grid)
@@ -268,7 +271,7 @@ def _spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> tuple[float, floa
     for corner in itertools.product(*[(rows[:, i].min(), rows[:, i].max()) for i in swept]):
         row = rows[0].copy()
         row[swept] = corner
-        vertices.append(_chain(fixed, names, row))
+        vertices.append(_chain(fixed, names, row).replace(initial="down"))  # the start is not needed
     return spectrum_over(vertices, affine="p" not in names)
 
 
@@ -394,6 +397,9 @@ def sweep(
     model: Mapping, axes: Mapping[str, Sequence[float]], *, out=None, progress=None, **options
 ) -> SweepResult:
     """Plan and run a sweep: `plan_sweep(model, axes, **options)` then `run_sweep`.
+
+    With `initial="ground"` each point starts from its own ground state of H0 (N <= 12);
+    a point where that ground state is degenerate has NaN results.
 
     Example:
         >>> qbjax.sweep({"n": 6}, {"alpha": np.linspace(-1, 1, 21), "dm": [0.0, 0.5]})

@@ -46,7 +46,7 @@ def test_charge_table_is_readable(capsys):
     assert main(["charge", "--n", "2", "--times", "0.1,0.2"]) == 0
     out = capsys.readouterr().out
     assert "maximum power" in out and "P_max" in out and "ergotropy" in out
-    assert len(out.splitlines()) == 9
+    assert len(out.splitlines()) == 10  # 2 model lines, blank, 3 results, blank, column names, 2 times
 
 
 def test_demo_writes_table_png_and_data(tmp_path, capsys):

@@ -7,7 +7,8 @@ tolerances. Nothing on the reference side goes through qbjax, so a wrong sign, a
 bond or a swapped protocol in qbjax shows up as a disagreement.
 
     H0    = sum_i B_i sz_i + H_int
-    H_int = - sum_{i<j} g_ij [ sz_i sz_j + alpha (sx_i sx_j + sy_i sy_j) + D . (s_i x s_j) ]
+    H_int = - sum_{i->j} g_ij [ sz_i sz_j + alpha (sx_i sx_j + sy_i sy_j) + D . (s_i x s_j) ]
+    (bonds i -> j along the chain; a ring's closing bond is N-1 -> 0: uniform chirality)
     V     = sum_i omega_i sx_i
     replace: H = H_int + V, E = H0;  add: H = H0 + V, E = H0;
     collective: H = sum_i B_i sz_i + H_int + V, E = sum_i B_i sz_i.
@@ -56,15 +57,29 @@ def all_down(n):
     return qutip.tensor([qutip.basis(2, 1)] * n)
 
 
-def reference_bonds(n, coupling, g, p=1.0, periodic=False):
-    """[(i, j, g_ij)] for i < j, written out independently of qbjax.models."""
-    if coupling == "nn":
-        bonds = [(i, i + 1, g) for i in range(n - 1)]
-        if periodic and n > 2:
-            bonds.append((0, n - 1, g))
-        return bonds
-    assert coupling == "lr" and not periodic
-    return [(i, j, g / abs(i - j) ** p) for i in range(n) for j in range(i + 1, n)]
+def reference_bonds(n, coupling, g, p=1.0, periodic=False, chirality="uniform"):
+    """[(i, j, g_ij)], bond i -> j, written out independently of qbjax.models.
+
+    On a ring each bond runs the short way round in the direction 0 -> 1 -> ... -> N-1 -> 0
+    (distance d = (j - i) mod N <= N/2). chirality="reversed" writes every bond as i < j
+    instead, the convention that reverses the DM term on the bonds through N-1 -> 0.
+    """
+    if not periodic:
+        if coupling == "nn":
+            return [(i, i + 1, g) for i in range(n - 1)]
+        return [(i, j, g / (j - i) ** p) for i in range(n) for j in range(i + 1, n)]
+    bonds = []
+    for i in range(n):
+        for d in range(1, n // 2 + 1):
+            j = (i + d) % n
+            if 2 * d == n and i >= n // 2:
+                continue  # the diametral bond once
+            if coupling == "nn" and d != 1:
+                continue
+            bonds.append((i, j, g if coupling == "nn" else g / d**p))
+    if chirality == "reversed":
+        bonds = [(min(i, j), max(i, j), g_ij) for i, j, g_ij in bonds]
+    return bonds
 
 
 def reference_parts(n, bonds, alpha, dm, field, omega):
@@ -107,9 +122,9 @@ def reference_protocol(protocol, h_field, h_int, drive):
     raise ValueError(protocol)
 
 
-def reference_hamiltonians(n, coupling, protocol, params, *, dm=None, periodic=False):
+def reference_hamiltonians(n, coupling, protocol, params, *, dm=None, periodic=False, chirality="uniform"):
     """(charging Hamiltonian, energy operator) for drawn parameters; `dm` overrides params["dm"]."""
-    bonds = reference_bonds(n, coupling, params["g"], params["p"], periodic=periodic)
+    bonds = reference_bonds(n, coupling, params["g"], params["p"], periodic=periodic, chirality=chirality)
     dm = params["dm"] if dm is None else dm
     parts = reference_parts(n, bonds, params["alpha"], dm, params["field"], params["omega"])
     return reference_protocol(protocol, *parts)
@@ -249,20 +264,59 @@ def test_ergotropy_matches_qutip(coupling, protocol, seed):
 # ---------------------------------------------------------------- 4. periodic chain
 
 
-@pytest.mark.parametrize("protocol", ["replace", "collective"])
-def test_periodic_nearest_neighbour_chain(protocol):
-    n = 4
-    params = draw(np.random.default_rng(4040))
-    battery = qbjax.spin_chain_battery(n, coupling="nn", protocol=protocol, periodic=True, **params)
+@pytest.mark.parametrize(
+    ("n", "coupling", "protocol"),
+    [(4, "nn", "replace"), (4, "nn", "collective"), (5, "nn", "add"), (5, "lr", "replace"), (6, "lr", "add")],
+)
+def test_ring_has_uniform_chirality(n, coupling, protocol):
+    params = draw(np.random.default_rng(4040 + n))
+    battery = qbjax.spin_chain_battery(n, coupling=coupling, protocol=protocol, periodic=True, **params)
     times = charging_times(params["omega"])
 
-    def reference(periodic):
-        return reference_work(*reference_hamiltonians(n, "nn", protocol, params, periodic=periodic), n, times)
+    def reference(**options):
+        return reference_work(*reference_hamiltonians(n, coupling, protocol, params, **options), n, times)
 
     w_ring = reference(periodic=True)
     assert_close(qbjax.work(battery, times), w_ring, W_ATOL, "periodic W(t)")
-    # the closing bond (0, N-1) must matter, else this test could not catch its absence
+    # the closing bond must matter, and so must its orientation, else this test could not fail
     assert np.max(np.abs(reference(periodic=False) - w_ring)) > 1e-3
+    assert np.max(np.abs(reference(periodic=True, chirality="reversed") - w_ring)) > 1e-3
+
+
+def test_ring_dm_chain_is_translation_invariant():
+    """Uniform chirality: the cyclic shift of the sites commutes with H_int (any DM vector)."""
+    n = 5
+    chain = qbjax.spin_chain_battery(
+        n, g=0.7, alpha=0.3, dm=[0.4, -0.9, 1.3], periodic=True, protocol="collective"
+    )
+    h_int = np.asarray(qbjax.dense(chain.charging)) - np.asarray(qbjax.dense(chain.energy))
+    h_int -= np.asarray(qbjax.dense(qbjax.local_field(n, 4.0, "x")))  # the drive
+    shift = np.zeros((2**n, 2**n))
+    for s in range(2**n):  # site k -> site k + 1: rotate the bit string right by one
+        shift[((s >> 1) | ((s & 1) << (n - 1))), s] = 1.0
+    assert np.max(np.abs(h_int)) > 1.0
+    np.testing.assert_allclose(shift @ h_int @ shift.T, h_int, atol=1e-12)
+
+
+@pytest.mark.parametrize("axis", ["x", "y", "z"])
+def test_dm_axis_matches_qutip(axis):
+    """dm=D with dm_axis=a is the DM vector D e_a, checked against the QuTiP-built Hamiltonians."""
+    n, protocol = 4, "collective"
+    params = draw(np.random.default_rng(7070 + ord(axis)))
+    d = params.pop("dm")
+    vector = np.zeros(3)
+    vector["xyz".index(axis)] = d
+    battery = qbjax.spin_chain_battery(n, protocol=protocol, dm=d, dm_axis=axis, **params)
+    h_charge, energy = reference_hamiltonians(n, "nn", protocol, {**params, "dm": vector})
+    np.testing.assert_allclose(np.asarray(qbjax.dense(battery.charging)), h_charge.full(), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(qbjax.dense(battery.energy)), energy.full(), atol=1e-12)
+    times = charging_times(params["omega"])
+    assert_close(
+        qbjax.work(qbjax.SpinChain(n, protocol=protocol, dm=d, dm_axis=axis, **params), times),
+        reference_work(h_charge, energy, n, times),
+        W_ATOL,
+        f"W(t), DM along {axis}",
+    )
 
 
 # ---------------------------------------------------------------- 5. general DM vector

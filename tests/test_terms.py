@@ -76,7 +76,7 @@ def test_diagonal_fast_path():
 
 def test_couplings():
     nn = qbjax.couplings(5, "nn", 2.0, periodic=True)
-    assert nn.pairs == ((0, 1), (1, 2), (2, 3), (3, 4), (0, 4))
+    assert nn.pairs == ((0, 1), (1, 2), (2, 3), (3, 4), (4, 0))  # the ring closes 4 -> 0
     assert float(nn.total) == 10.0
     lr = qbjax.couplings(4, "lr", 1.0, 2.0)
     np.testing.assert_allclose(np.asarray(lr.strengths), [1, 1 / 4, 1 / 9, 1, 1 / 4, 1])

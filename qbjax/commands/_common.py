@@ -19,7 +19,12 @@ def times_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
-def add_model_flags(parser: argparse.ArgumentParser, number=float) -> None:
+INITIAL_HELP = (
+    "initial state: down (|down...down>, default) or ground (the ground state of H0; refused when degenerate)"
+)
+
+
+def add_model_flags(parser: argparse.ArgumentParser, number=float, initial_help: str = INITIAL_HELP) -> None:
     """The spin-chain model flags of `qbjax charge`; `number` parses the numeric ones."""
     from ..models import COUPLINGS, PROTOCOLS
 
@@ -28,13 +33,22 @@ def add_model_flags(parser: argparse.ArgumentParser, number=float) -> None:
     parser.add_argument("--g", type=number, default=1.0, help="coupling strength g (default 1)")
     parser.add_argument("--p", type=number, default=1.0, help="power-law exponent for lr, >= 0 (default 1)")
     parser.add_argument("--alpha", type=number, default=0.0, help="XXZ anisotropy (default 0)")
-    parser.add_argument("--dm", type=number, default=0.0, help="DM strength D along z (default 0)")
+    parser.add_argument("--dm", type=number, default=0.0, help="DM strength D along --dm-axis (default 0)")
+    parser.add_argument(
+        "--dm-axis",
+        default="z",
+        help="axis of the DM vector: x, y or z (default z, parallel to the field B; y is "
+        "perpendicular to B and to the drive)",
+    )
     parser.add_argument("--field", type=number, default=1.0, help="static field B (default 1)")
     parser.add_argument("--omega", type=number, default=4.0, help="charging field omega (default 4)")
     parser.add_argument(
         "--protocol", default="replace", help=f"one of {', '.join(PROTOCOLS)} (default replace)"
     )
-    parser.add_argument("--periodic", action="store_true", help="periodic boundary conditions")
+    parser.add_argument(
+        "--periodic", action="store_true", help="periodic boundary conditions (closing bond N-1 -> 0)"
+    )
+    parser.add_argument("--initial", default="down", help=initial_help)
 
 
 def add_method_flag(parser: argparse.ArgumentParser) -> None:

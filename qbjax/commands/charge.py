@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 
-from ._common import add_method_flag, add_model_flags, default_t_max, model_kwargs, times_list
+from ._common import INITIAL_HELP, add_method_flag, add_model_flags, default_t_max, model_kwargs, times_list
 
 HELP = "charge a spin-chain battery: P_max, T*, W(t), P(t)"
 
 
 def add_arguments(parser) -> None:
-    add_model_flags(parser)
+    add_model_flags(
+        parser,
+        initial_help=INITIAL_HELP + ", or a file holding a normalised state vector of 2^N amplitudes "
+        "(.npy, or text with one complex number per line, QuTiP's basis order, site 0 first)",
+    )
     parser.add_argument(
         "--t-max", type=float, default=None, help="window (0, T] for maxima (default 2 pi/omega)"
     )
@@ -23,13 +27,38 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..models import INITIAL_STATES
     from ..report import charge_report
 
     t_max = default_t_max(args.t_max, args.omega)
     model = model_kwargs(args)
+    if model["initial"] not in INITIAL_STATES:
+        model["initial"] = read_state(model["initial"])
     report = charge_report(model, t_max, times=args.times, n_grid=args.n_grid, method=args.method)
+    if not isinstance(report["initial"], str):
+        report["initial"] = args.initial  # the file's name
     print(json.dumps(report) if args.json else _table(report))
     return 0
+
+
+def read_state(path: str):
+    """The state vector in the file `path` (.npy, or text with one amplitude per line)."""
+    import numpy as np
+
+    from .. import _checks
+    from ..models import INITIAL_STATES
+
+    try:
+        if path.endswith(".npy"):
+            return np.asarray(np.load(path), dtype=complex).ravel()
+        return np.loadtxt(path, dtype=complex, ndmin=1).ravel()
+    except FileNotFoundError:
+        allowed = ", ".join(INITIAL_STATES)
+        raise _checks.ArgumentError(
+            "initial", f"must be one of {allowed} or a state-vector file; {path!r} does not exist"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise _checks.ArgumentError("initial", f"cannot read a state vector from {path!r}: {error}") from None
 
 
 def _table(r: dict) -> str:
@@ -37,10 +66,12 @@ def _table(r: dict) -> str:
         f"spin-chain battery: N = {r['n']}, {r['coupling']} coupling g = {r['g']:g}"
         + (f", p = {r['p']:g}" if r["coupling"] == "lr" else "")
         + f", alpha = {r['alpha']:g}, D = {r['dm']:g}, B = {r['field']:g}, omega = {r['omega']:g}",
-        f"protocol {r['protocol']}, window (0, {r['t_max']:.6g}], method {r['method']}",
+        f"protocol {r['protocol']}, DM along {r['dm_axis']}, start {r['initial']}, "
+        f"window (0, {r['t_max']:.6g}], method {r['method']}",
         "",
         f"  maximum power   P_max = {r['max_power']:.10g}   at T* = {r['t_max_power']:.10g}",
         f"  maximum work    W_max = {r['max_work']:.10g}   at t  = {r['t_max_work']:.10g}",
+        f"  ergotropy before charging = {r['initial_ergotropy']:.10g}",
     ]
     if "times" in r:
         lines += ["", f"  {'t':>12} {'W(t)':>16} {'P(t)':>16} {'ergotropy':>16}"]

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .. import _checks
-from ..models import as_battery
+from ..models import SpinChain, as_battery
 from ..propagate.meanfield import (
     ClassicalH,
     bloch_vectors,
@@ -66,6 +66,13 @@ class MeanField(AbstractEngine):
     name = "meanfield"
     batchable = False  # the classical ground energy comes from SciPy, one point at a time
     max_steps: int = eqx.field(static=True, default=2**16)
+
+    def check(self, model) -> None:
+        starts_from_product = model.initial == "down" if isinstance(model, SpinChain) else model.is_product
+        if not starts_from_product:
+            raise _checks.ArgumentError(
+                "initial", "the mean-field method starts from a product state (one Bloch vector per spin)"
+            )
 
     def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> MeanField:
         del spectrum

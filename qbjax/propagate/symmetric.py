@@ -132,6 +132,10 @@ def symmetric_battery(model) -> SymmetricBattery:
     _checks.one_of("protocol", model["protocol"], PROTOCOLS)
     _checks.finite("alpha", model["alpha"])
     _checks.finite("dm", model["dm"])
+    if model["initial"] != "down":
+        raise _checks.ArgumentError(
+            "initial", "the symmetric method starts from |down...down> (the Dicke state with S^z = -N/2)"
+        )
     if n >= 2 and not _checks.is_concrete_zero(model["dm"]):
         raise _checks.ArgumentError(
             "dm", "must be 0 for the symmetric method (the DM term is odd under exchanging two spins)"
