@@ -130,6 +130,8 @@ def prepare(engine: AbstractEngine, model, t_end, *, ergotropy: bool = True) -> 
         t_end = jnp.asarray(t_end, jnp.result_type(float))
     if _checks.is_traced(model):
         return engine.prepare(model, t_end)
+    if isinstance(model, SpinChain):
+        model = model.values_as_arrays()  # one compilation for every value of the numbers
     return engine.prepare_concrete(model, t_end, ergotropy=ergotropy)
 
 

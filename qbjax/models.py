@@ -300,6 +300,26 @@ class SpinChain(eqx.Module):
     def battery(self) -> Battery:
         return spin_chain_battery(**self.kwargs())
 
+    def values_as_arrays(self) -> SpinChain:
+        """This chain with its nonzero numbers held as NumPy arrays, for a compiled call.
+
+        `jit` treats Python numbers as static (one compilation per value) and arrays as
+        traced (one compilation for all values). Exact zeros stay Python numbers, so the
+        terms they switch off stay dropped (a chain with D = 0 stays real). A DM 3-vector
+        stays as given: its zero components decide which terms exist.
+        """
+        dtype = jnp.result_type(float)
+
+        def as_array(name):
+            value = getattr(self, name)
+            if _checks.is_traced(value) or _checks.is_concrete_zero(value) or np.ndim(value) > 0:
+                return value
+            return np.asarray(value, dtype)
+
+        return self.replace(
+            **{name: as_array(name) for name in PARAMETERS if name != "dm" or np.ndim(self.dm) == 0}
+        )
+
 
 def as_battery(model) -> Battery:
     """The Pauli-term battery of a `Battery` or a `SpinChain`."""
