@@ -24,6 +24,7 @@ def test_every_engine_declares_its_capabilities():
     assert error.value.argument == "method" and "krylov" in error.value.reason
 
 
+@pytest.mark.slow  # the default run keeps the Chebyshev (default engine) versions
 def test_krylov_sweep_equals_dense_sweep_at_n10():
     model = {"n": 10, "g": 1.0, "field": 1.0, "omega": 4.0}
     axes = {"alpha": [-0.4, 0.6], "dm": [0.5]}
@@ -35,6 +36,7 @@ def test_krylov_sweep_equals_dense_sweep_at_n10():
     np.testing.assert_allclose(krylov.values["ergotropy"], dense.values["ergotropy"], rtol=1e-9)
 
 
+@pytest.mark.slow  # test_symmetric covers the engine; this is the 300-spin sweep
 def test_symmetric_sweep_of_300_spins_equals_charge_point_by_point(tmp_path):
     model = {"n": 300, "coupling": "lr", "p": 0.0, "g": 0.01, "omega": 4.0}
     result = sweep(model, {"alpha": [-0.5, 0.0, 0.7]}, method="symmetric", out=tmp_path / "n300")
@@ -48,6 +50,7 @@ def test_symmetric_sweep_of_300_spins_equals_charge_point_by_point(tmp_path):
     assert set(result.values) == set(QUANTITIES)
 
 
+@pytest.mark.slow  # the default run keeps the Chebyshev (default engine) versions
 def test_krylov_optimisation_finds_the_dense_global_optimum():
     """(alpha, T) at N = 3 has several local maxima (see test_optimize); both engines agree."""
     model = {"n": 3, "g": 1.0, "field": 1.0, "omega": 2.0}
@@ -60,9 +63,8 @@ def test_krylov_optimisation_finds_the_dense_global_optimum():
         assert krylov.params[name] == pytest.approx(dense.params[name], abs=1e-5)
 
 
-@pytest.mark.parametrize(
-    ("alpha", "dm"), [pytest.param(0.3, 0.6, marks=pytest.mark.slow), (1.0, 0.0)], ids=["generic", "xxx-d0"]
-)
+@pytest.mark.parametrize(("alpha", "dm"), [(0.3, 0.6), (1.0, 0.0)], ids=["generic", "xxx-d0"])
+@pytest.mark.slow  # test_chebyshev checks the default engine's gradient at XXX, D = 0 by default
 def test_krylov_max_power_gradient_matches_central_differences_at_n10(alpha, dm):
     t_max = 2 * np.pi / 4.0
     width = 2.0 * float(norm_bound(qbjax.spin_chain_battery(10, alpha=1.5, dm=1.0).charging))

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 import qbjax
@@ -58,3 +59,50 @@ def test_every_figure_data_matches_charge(tmp_path, figure):
 def test_unknown_figure_is_refused(capsys):
     assert main(["reproduce", "le2018-fig9", "--out", "unused"]) == 2
     assert "--figure" in capsys.readouterr().err
+
+
+DM_MODEL_KEYS = (*MODEL_KEYS, "dm_axis", "initial")
+
+
+def test_dm_chain_study_reduced(tmp_path, capsys):
+    """The seed-000 study at N = 2 and D in {0, 2}: files, the reading table, and numbers
+    that `qbjax charge` reproduces; the collective protocol's parallel reference is exact."""
+    assert main(["reproduce", "dm-chain", "--out", str(tmp_path), "--points", "2", "--n-max", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)["dm-chain"]
+    folder = tmp_path / "dm_chain"
+    assert (folder / "dm_chain.png").stat().st_size > 10_000
+    assert (folder / "dm_chain_resources.png").stat().st_size > 10_000
+    data = json.loads((folder / "dm_chain.json").read_text())
+    assert report["data"] == str(folder / "dm_chain.json")
+    assert set(data["readings"]) == {
+        f"{protocol}/{start}/D{axis}"
+        for protocol in ("collective", "replace")
+        for start in ("down", "ground")
+        for axis in ("z", "y")
+    }
+    # parallel charging = N independent spins. Field replaced by the drive: 1.449223 omega B
+    # each; field kept (collective): precession about (omega, 0, B) at Omega = |(omega, B)|,
+    # W = 2B (omega/Omega)^2 sin^2(Omega t), so P_max = 2B omega^2/Omega x 0.724611 each
+    omega, field = 0.5, 1.0
+    rabi = np.hypot(omega, field)
+    for reading, per_spin in (
+        ("replace/down/Dz", 1.449223 * omega * field),
+        ("collective/down/Dy", 2 * field * omega**2 / rabi * 0.724611),
+    ):
+        for n, row in zip(data["ns"], data["readings"][reading]["parallel"], strict=True):
+            assert row["max_power"] == pytest.approx(n * per_spin, rel=1e-6)
+    # every stored point is what `qbjax charge` gives for its flags and grid
+    row = data["readings"]["replace/ground/Dy"]["collective"][-1][-1]
+    model = {key: row[key] for key in DM_MODEL_KEYS}
+    expected = qbjax.charge(qbjax.SpinChain.of(model), row["t_max"], n_grid=row["n_grid"])
+    assert float(expected.max_power) == pytest.approx(row["max_power"], rel=1e-10)
+    assert row["initial_ergotropy"] == pytest.approx(0.0, abs=1e-9)
+    assert row["max_ergotropy"] == pytest.approx(row["max_work"], abs=1e-9)
+    # from |down...down> with D along z the replace protocol's start holds ergotropy already
+    down = data["readings"]["replace/down/Dz"]["collective"][-1][-1]
+    assert down["initial_ergotropy"] > 0.1
+    claims = data["claims"]["collective/down/Dy"]
+    assert claims["dm_raises_power"] and claims["collective_beats_parallel_at_dmax"]
+    resources = data["resources"]["Dy"]
+    assert [entry["dm"] for entry in resources] == [0.0, 1.0, 2.0]
+    assert len(resources[0]["steering"]) == len(data["times"])

@@ -1,10 +1,11 @@
-"""qbjax reproduce: the published figures (Le et al. 2018, figs. 2-6), each as a PNG and JSON data."""
+"""qbjax reproduce: published figures (Le et al. 2018, figs. 2-6) and the DM-chain study (seed 000),
+each as PNG and JSON data."""
 
 from __future__ import annotations
 
 import json
 
-HELP = "reproduce published figures (le2018-fig2 ... le2018-fig6, all): PNG + JSON"
+HELP = "reproduce published figures (le2018-fig2 ... le2018-fig6, dm-chain, all): PNG + JSON"
 
 
 def add_arguments(parser) -> None:
@@ -12,8 +13,13 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("figure", help=f"one of {', '.join(FIGURES)}, all")
     parser.add_argument("--out", default="qbjax_figures", help="output folder (default ./qbjax_figures)")
-    parser.add_argument("--points", type=int, default=None, help="points per curve (figs. 2, 3, 5)")
-    parser.add_argument("--n-max", type=int, default=None, help="largest N (figs. 4, 6; default 8)")
+    parser.add_argument(
+        "--points",
+        type=int,
+        default=None,
+        help="points per curve (figs. 2, 3, 5; dm-chain: D values in [0, 2], default 9)",
+    )
+    parser.add_argument("--n-max", type=int, default=None, help="largest N (figs. 4, 6, dm-chain; default 8)")
     parser.add_argument(
         "--n-max-symmetric",
         type=int,
@@ -23,7 +29,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..figures.le2018 import reproduce
+    from ..figures import reproduce
 
     options = {
         key: value

@@ -3,4 +3,26 @@
 `qbjax reproduce NAME --out DIR` runs them; `experiments/` holds thin runnable wrappers.
 """
 
-from .le2018 import FIGURES as FIGURES
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import _checks
+from .dm_chain import dm_chain
+from .le2018 import FIGURES as LE2018_FIGURES
+
+FIGURES: dict[str, Callable[..., dict]] = {**LE2018_FIGURES, "dm-chain": dm_chain}
+
+
+def reproduce(name: str, out, **options) -> dict:
+    """Run one figure (or "all") into folder `out`/<figure>; returns {name: paths and seconds}."""
+    _checks.one_of("figure", name, (*FIGURES, "all"))
+    names = list(FIGURES) if name == "all" else [name]
+    report = {}
+    for figure in names:
+        start = time.perf_counter()
+        paths = FIGURES[figure](Path(out) / figure.replace("-", "_"), **options)
+        report[figure] = {**paths, "seconds": round(time.perf_counter() - start, 2)}
+    return report

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +24,7 @@ X_STAR = 1.1655611852072112  # tan x = 2x: the single spin's T* = X_STAR / omega
 SINGLE_SPIN_POWER = 2 * math.sin(X_STAR) ** 2 / X_STAR  # P^(1) / (omega B) = 1.449223
 
 UNITS = {"time": "1/B", "work": "B", "power": "B^2"}
+PAPER = "Le et al., PRA 97, 022106 (2018)"
 
 
 def single_spin_power(omega: float, field: float = FIELD) -> float:
@@ -43,9 +43,9 @@ def point(model: dict, *, method: str = "auto", t_max: float | None = None, time
     return charge_report(model, t_max, times=times, method=method)
 
 
-def _write(out: Path, name: str, data: dict, fig) -> dict:
+def _write(out: Path, name: str, data: dict, fig, *, paper: str = PAPER, units: dict = UNITS) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    data = {"figure": name, "paper": "Le et al., PRA 97, 022106 (2018)", "units": UNITS, **data}
+    data = {"figure": name, "paper": paper, "units": units, **data}
     (out / f"{name}.json").write_text(json.dumps(data, indent=1))
     fig.savefig(out / f"{name}.png", dpi=130)
     import matplotlib.pyplot as plt
@@ -230,15 +230,3 @@ FIGURES: dict[str, Callable[..., dict]] = {
     "le2018-fig5": fig5,
     "le2018-fig6": fig6,
 }
-
-
-def reproduce(name: str, out, **options) -> dict:
-    """Run one figure (or "all") into folder `out`/<figure>; returns {name: paths and seconds}."""
-    _checks.one_of("figure", name, (*FIGURES, "all"))
-    names = list(FIGURES) if name == "all" else [name]
-    report = {}
-    for figure in names:
-        start = time.perf_counter()
-        paths = FIGURES[figure](Path(out) / figure.replace("-", "_"), **options)
-        report[figure] = {**paths, "seconds": round(time.perf_counter() - start, 2)}
-    return report
