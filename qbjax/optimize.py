@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _checks
+from . import _checks, box_search
 from ._maximize import check_grid, grid_size
 from .charge import maxima
 from .engines import AbstractEngine, engine_for
@@ -35,8 +35,6 @@ from .ground_state import check_traced_size
 from .models import PARAMETERS, SpinChain
 
 OPTIMIZABLE = (*PARAMETERS, "t")
-NEWTON_STEPS = 12  # projected Newton iterations that polish the best start
-GAIN_TOLERANCE = 1e-12  # converged: a Newton step would gain less than this x |P|
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +46,7 @@ class OptimizeResult:
         t_max_power: the charging time T* of that power.
         params: varied parameter -> value at the best point ("t" included when varied).
         converged: at the best point a further Newton step would gain less than
-            GAIN_TOLERANCE x |P| (a local maximum, possibly on the bounds).
+            box_search.GAIN_TOLERANCE x |P| (a local maximum, possibly on the bounds).
         history: (steps,) best objective over all starts after each step.
         finals: (starts,) final objective of every start.
         points: (starts, k) final point of every start, in parameter units.
@@ -160,18 +158,6 @@ class _Objective:
         return p_max, t_star
 
 
-def _latin_hypercube(starts: int, k: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    strata = np.stack([rng.permutation(starts) for _ in range(k)], axis=1)
-    return (strata + rng.uniform(size=(starts, k))) / starts
-
-
-def _projected_gradient(x, grad):
-    """The ascent direction that stays in the box: zero where a bound blocks it."""
-    blocked = ((x <= 0) & (grad < 0)) | ((x >= 1) & (grad > 0))
-    return jnp.where(blocked, 0.0, grad)
-
-
 def optimize(
     model: Mapping,
     vary: Mapping[str, tuple[float, float] | None],
@@ -208,10 +194,10 @@ def optimize(
     bounds = _bounds(vary, window)
     objective = _Objective(model, bounds, window, None if n_grid is None else check_grid(n_grid))
     objective.plan(method, starts)
-    x0 = jnp.asarray(_latin_hypercube(starts, len(bounds), seed))
-    x, values, history = _run_adam(objective, x0, steps, learning_rate)
+    x0 = jnp.asarray(box_search.latin_hypercube(starts, len(bounds), seed))
+    x, values, history = box_search.run_adam(lambda z: objective(z)[0], x0, steps, learning_rate)
     best = int(np.argmax(values))
-    x_best, converged = _polish(objective, x[best])
+    x_best, converged = box_search.polish(lambda z: objective(z)[0], x[best])
     power, t_star = (float(v) for v in jax.jit(objective)(x_best))
     if not math.isfinite(power):
         raise _checks.ArgumentError(
@@ -222,74 +208,3 @@ def optimize(
     params = {k: float(v) for k, v in objective.params(x_best).items()}
     points = np.asarray(objective.lo + objective.width * x)
     return OptimizeResult(power, t_star, params, converged, np.asarray(history), np.asarray(values), points)
-
-
-def _polish(objective: _Objective, x):
-    """Projected Newton with backtracking from x; returns (x, converged).
-
-    Parameters held on a bound by an outward gradient stay fixed; for the free ones
-    the step solves H d = -g when H is negative definite (else it follows the gradient),
-    halved until P does not decrease. H comes from central differences of the exact
-    gradient: autodiff of the envelope-theorem gradient of P_max would miss the motion
-    of T* and can even have the wrong sign.
-    """
-    value_of = jax.jit(lambda z: objective(z)[0])
-    gradient_of = jax.jit(jax.grad(lambda z: objective(z)[0]))
-
-    def hessian_of(x, h=1e-5):
-        columns = [(gradient_of(x + h * e) - gradient_of(x - h * e)) / (2 * h) for e in np.eye(x.shape[0])]
-        hessian = np.stack([np.asarray(c) for c in columns], axis=1)
-        return 0.5 * (hessian + hessian.T)
-
-    value = float(value_of(x))
-    for _ in range(NEWTON_STEPS):
-        grad = np.asarray(gradient_of(x))
-        free = np.asarray(_projected_gradient(x, grad)) != 0
-        if not free.any():
-            return x, True
-        hessian = np.asarray(hessian_of(x))[np.ix_(free, free)]
-        if np.all(np.linalg.eigvalsh(hessian) < 0):
-            direction = -np.linalg.solve(hessian, grad[free])
-        else:
-            direction = grad[free] / max(np.max(np.abs(np.diag(hessian))), abs(value))
-        gain = 0.5 * float(grad[free] @ direction)
-        if gain <= GAIN_TOLERANCE * abs(value):
-            return x, True
-        step = np.zeros_like(grad)
-        for _ in range(30):
-            step[free] = direction
-            trial = jnp.clip(x + step, 0.0, 1.0)
-            trial_value = float(value_of(trial))
-            if trial_value >= value:
-                x, value = trial, trial_value
-                break
-            direction = direction / 2
-        else:
-            return x, False
-    grad = np.asarray(_projected_gradient(x, gradient_of(x)))
-    return x, bool(np.max(np.abs(grad)) == 0)
-
-
-def _run_adam(objective: _Objective, x0, steps: int, learning_rate: float):
-    """Projected Adam from every start at once; returns final points, values and best-per-step."""
-    import optax  # only optimisation needs it: keeps `import qbjax` light
-
-    schedule = optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3)
-    optimizer = optax.adam(schedule)
-    value_and_grad = jax.vmap(jax.value_and_grad(lambda z: objective(z)[0]))
-
-    @jax.jit
-    def run(x0):
-        def step(carry, _):
-            x, state = carry
-            value, grad = value_and_grad(x)
-            # optax mixes its int32 step count with floats: allow that under strict promotion
-            with jax.numpy_dtype_promotion("standard"):
-                updates, state = optimizer.update(-grad, state, x)  # ascent on P
-            x = optax.projections.projection_box(optax.apply_updates(x, updates), 0.0, 1.0)
-            return (x, state), jnp.max(value)
-
-        (x, _), history = jax.lax.scan(step, (x0, optimizer.init(x0)), None, length=steps)
-        return x, jax.vmap(lambda z: objective(z)[0])(x), history
-
-    return run(x0)
