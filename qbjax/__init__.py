@@ -70,7 +70,8 @@ from .terms import pauli_sum as pauli_sum
 
 __version__ = "0.1.0"
 
-# name -> module, imported on first access (PEP 562): these need diffrax
+# name -> module, imported on first access (PEP 562): these need diffrax (to_qutip and
+# from_qutip import the optional QuTiP only when called)
 _LAZY = {
     "Lindblad": ".engines.lindblad",
     "MeanField": ".engines.meanfield",
@@ -83,6 +84,9 @@ _LAZY = {
     "thermal_pair": ".open.thermal",
     "two_stroke_cycle": ".open.thermal",
     "steady_state": ".open.steady",
+    "to_qutip": ".interop",
+    "from_qutip": ".interop",
+    "QutipBattery": ".interop",
 }
 
 
