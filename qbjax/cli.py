@@ -34,6 +34,7 @@ COMMANDS = {
     "thermal": "thermal",
     "sweep": "sweep",
     "optimize": "optimize",
+    "control": "control",
     "resources": "resources",
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .charge import charge_with
 from .models import SpinChain, spin_chain_battery
+from .qsl import charge_bound
 
 
 def charge_report(model: dict, t_max, *, times=None, n_grid=None, method="auto") -> dict:
@@ -25,6 +26,9 @@ def charge_report(model: dict, t_max, *, times=None, n_grid=None, method="auto")
         "initial_energy": float(result.initial_energy),
         "initial_ergotropy": float(result.initial_ergotropy),
     }
+    # the speed limit at T*: P_max / qsl_bound <= 1 says how close charging comes to it
+    work_at_t_star = report["max_power"] * report["t_max_power"]
+    report["qsl_bound"] = charge_bound(chain, name, report["t_max_power"], work_at_t_star)
     if result.error_estimate is not None:  # Krylov: estimated state error (norm)
         report["error_estimate"] = float(result.error_estimate)
     if result.times is not None:

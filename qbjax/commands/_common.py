@@ -76,3 +76,15 @@ def default_t_max(t_max, omega) -> float:
             "omega", "must be nonzero when --t-max is not given (T_max = 2 pi/|omega|)"
         )
     return 2 * math.pi / abs(omega)
+
+
+def vary_flag(text: str) -> tuple[str, tuple[float, float] | None]:
+    """NAME=lo:hi -> (NAME, (lo, hi)); a bare NAME -> (NAME, None)."""
+    name, _, limits = text.partition("=")
+    if not limits:
+        return name.strip(), None
+    try:
+        lo, hi = (float(x) for x in limits.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=lo:hi (or t), got {text!r}") from None
+    return name.strip(), (lo, hi)

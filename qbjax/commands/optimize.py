@@ -10,22 +10,9 @@ over the window (0, t_max]; with t it is P(T) = W(T)/T at the varied T.
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from ._common import add_method_flag, add_model_flags, model_kwargs
-
-
-def _vary(text: str) -> tuple[str, tuple[float, float] | None]:
-    name, _, limits = text.partition("=")
-    if not limits:
-        return name.strip(), None
-    try:
-        lo, hi = (float(x) for x in limits.split(":"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected NAME=lo:hi (or t), got {text!r}") from None
-    return name.strip(), (lo, hi)
-
+from ._common import add_method_flag, add_model_flags, model_kwargs, vary_flag
 
 HELP = "maximise charging power over model parameters within bounds (multi-start Adam)"
 
@@ -33,7 +20,11 @@ HELP = "maximise charging power over model parameters within bounds (multi-start
 def add_arguments(parser) -> None:
     add_model_flags(parser)
     parser.add_argument(
-        "--vary", type=_vary, action="append", required=True, help="NAME=lo:hi to optimise (repeat); t: time"
+        "--vary",
+        type=vary_flag,
+        action="append",
+        required=True,
+        help="NAME=lo:hi to optimise (repeat); t: time",
     )
     parser.add_argument(
         "--t-max", type=float, default=None, help="window (0, T] of P_max (default 2 pi/omega)"
