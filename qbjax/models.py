@@ -305,8 +305,8 @@ class SpinChain(eqx.Module):
 
         `jit` treats Python numbers as static (one compilation per value) and arrays as
         traced (one compilation for all values). Exact zeros stay Python numbers, so the
-        terms they switch off stay dropped (a chain with D = 0 stays real). A DM 3-vector
-        stays as given: its zero components decide which terms exist.
+        terms they switch off stay dropped (a chain with D = 0 stays real). Site values and
+        DM 3-vectors stay as given (a vector's zero components decide which terms exist).
         """
         dtype = jnp.result_type(float)
 
@@ -316,9 +316,7 @@ class SpinChain(eqx.Module):
                 return value
             return np.asarray(value, dtype)
 
-        return self.replace(
-            **{name: as_array(name) for name in PARAMETERS if name != "dm" or np.ndim(self.dm) == 0}
-        )
+        return self.replace(**{name: as_array(name) for name in PARAMETERS})
 
 
 def as_battery(model) -> Battery:
