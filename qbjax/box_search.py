@@ -61,8 +61,11 @@ def run_adam(value_of, x0, steps: int, learning_rate: float):
     return run(x0)
 
 
-def polish(value_of, x):
+def polish(value_of, x, *, gain_tolerance: float = GAIN_TOLERANCE, step: float = 1e-5):
     """Projected Newton with backtracking from x; returns (x, converged).
+
+    `gain_tolerance`: converged when a step would gain less than this x |f| (raise it to the
+    value's rounding, e.g. in single precision); `step`: the Hessian's difference step.
 
     Coordinates held on a bound by an outward gradient stay fixed; for the free ones the
     step solves H d = -g when H is negative definite (else it follows the gradient), halved
@@ -73,7 +76,7 @@ def polish(value_of, x):
     value_jit = jax.jit(value_of)
     gradient_of = jax.jit(jax.grad(value_of))
 
-    def hessian_of(x, h=1e-5):
+    def hessian_of(x, h=step):
         columns = [(gradient_of(x + h * e) - gradient_of(x - h * e)) / (2 * h) for e in np.eye(x.shape[0])]
         hessian = np.stack([np.asarray(c) for c in columns], axis=1)
         return 0.5 * (hessian + hessian.T)
@@ -90,7 +93,7 @@ def polish(value_of, x):
         else:
             direction = grad[free] / max(np.max(np.abs(np.diag(hessian))), abs(value))
         gain = 0.5 * float(grad[free] @ direction)
-        if gain <= GAIN_TOLERANCE * abs(value):
+        if gain <= gain_tolerance * abs(value):
             return x, True
         step = np.zeros_like(grad)
         for _ in range(30):

@@ -148,7 +148,9 @@ def grid_points(engine: AbstractEngine, model, curve: Curve | None, t_max, n_gri
     return grid_size(bandwidth, float(t_max))
 
 
-def charge(model, t_max, *, times=None, n_grid: int | None = None, method="auto") -> ChargeResult:
+def charge(
+    model, t_max, *, times=None, n_grid: int | None = None, method="auto", precision: str | None = None
+) -> ChargeResult:
     """Charge a battery: maximum power and work over (0, t_max], and curves on `times`.
 
     Args:
@@ -160,12 +162,14 @@ def charge(model, t_max, *, times=None, n_grid: int | None = None, method="auto"
         method: an engine (`qbjax.Dense()`, `qbjax.Chebyshev(tol=...)`, ...) or its name:
             "auto" (default: the fastest measured for the size, symmetry and tracing),
             "dense", "chebyshev", "krylov", "symmetric", "meanfield".
+        precision: "double" or "single" (complex64 states on the dense, Chebyshev and
+            Krylov engines; `qbjax.precision`); None: the engine's own (double for a name).
+            Results are float64 either way; `error_estimate` includes the rounding.
 
     Returns:
         A `ChargeResult`; scalars have shape (), curves shape (len(times),).
     """
-    engine = engine_for(method, model)
-    model = concrete_start(model)
+    engine, model = resolve(method, model, precision=precision)
     _checks.positive("t_max", t_max)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
@@ -186,13 +190,17 @@ def charge(model, t_max, *, times=None, n_grid: int | None = None, method="auto"
     return _figures(curve, t_max, times, n_grid, with_ergotropy=not traced)
 
 
-def concrete_start(model):
-    """A concrete SpinChain that starts from the ground state becomes its Battery here, once:
+def resolve(method, model, *, precision: str | None = None) -> tuple[AbstractEngine, object]:
+    """The engine for `method`, checked against `model`; and the model to charge.
+
+    A concrete SpinChain that starts from the ground state becomes its Battery here, once:
     the ground state is then found outside any compiled program (Lanczos beyond dense sizes)
-    and a degenerate one is refused, instead of each engine step rebuilding it."""
+    and a degenerate one is refused, instead of each engine step rebuilding it.
+    """
+    engine = engine_for(method, model, precision=precision)
     if isinstance(model, SpinChain) and model.initial == "ground" and not _checks.is_traced(model):
-        return model.battery()
-    return model
+        model = model.battery()
+    return engine, model
 
 
 def _exportable(engine: AbstractEngine, model, inputs) -> bool:
@@ -229,19 +237,17 @@ def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeR
     return None if fields is None else ChargeResult(**fields)
 
 
-def energy_curve(model, t_end, *, method="auto") -> Curve:
+def energy_curve(model, t_end, *, method="auto", precision: str | None = None) -> Curve:
     """The engine's energy curve <H0>_t of `model` on [0, t_end] (`engines.base.Curve`):
     `energy(times)`, `initial_energy()`, `ground_energy()`, `error_estimate()`."""
-    engine = engine_for(method, model)
-    model = concrete_start(model)
+    engine, model = resolve(method, model, precision=precision)
     _checks.positive("t_end", t_end)
     return prepare(engine, model, t_end)
 
 
-def charge_with(model, t_max, *, times=None, n_grid: int | None = None, method="auto"):
+def charge_with(model, t_max, *, times=None, n_grid: int | None = None, method="auto", precision=None):
     """`charge`, also returning the name of the engine that ran: (ChargeResult, name)."""
-    engine = engine_for(method, model)
-    model = concrete_start(model)
+    engine, model = resolve(method, model, precision=precision)
     return charge(model, t_max, times=times, n_grid=n_grid, method=engine), engine.name
 
 
@@ -256,8 +262,7 @@ def power(model, times, *, method="auto") -> Float[Array, " T"]:
 
 
 def _work_and_power(model, times, method):
-    engine = engine_for(method, model)
-    model = concrete_start(model)
+    engine, model = resolve(method, model)
     _checks.time_grid("times", times)
     t_end = times[-1] if _checks.is_traced(times) else float(np.max(np.asarray(times)))
     curve = prepare(engine, model, t_end, ergotropy=False)

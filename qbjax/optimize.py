@@ -35,6 +35,10 @@ from .ground_state import check_traced_size
 from .models import PARAMETERS, SpinChain
 
 OPTIMIZABLE = (*PARAMETERS, "t")
+# the polish in single precision: a Newton step cannot resolve gains below the rounding of P
+# (about 1e-7 relative), and the Hessian's differences need a step near the cube root of it
+SINGLE_GAIN_TOLERANCE = 1e-6
+SINGLE_HESSIAN_STEP = 3e-3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,10 +50,13 @@ class OptimizeResult:
         t_max_power: the charging time T* of that power.
         params: varied parameter -> value at the best point ("t" included when varied).
         converged: at the best point a further Newton step would gain less than
-            box_search.GAIN_TOLERANCE x |P| (a local maximum, possibly on the bounds).
+            box_search.GAIN_TOLERANCE x |P| (a local maximum, possibly on the bounds;
+            SINGLE_GAIN_TOLERANCE in single precision).
         history: (steps,) best objective over all starts after each step.
         finals: (starts,) final objective of every start.
         points: (starts, k) final point of every start, in parameter units.
+        precision: "double" or "single", the precision the engine ran in.
+        model: the spin chain at the best point.
     """
 
     max_power: float
@@ -59,6 +66,8 @@ class OptimizeResult:
     history: np.ndarray
     finals: np.ndarray
     points: np.ndarray
+    precision: str = "double"
+    model: SpinChain | None = None
 
 
 def _bounds(vary: Mapping[str, tuple[float, float] | None], t_max) -> dict[str, tuple[float, float]]:
@@ -126,11 +135,11 @@ class _Objective:
         for corner in itertools.product((0.0, 1.0), repeat=len(self.names)):
             yield self.params(jnp.array(corner))
 
-    def plan(self, method, starts: int) -> None:
+    def plan(self, method, starts: int, precision: str | None = None) -> None:
         """Choose and plan the engine for every point of the box: the longest curve needed
         (the longest window, or the largest T) and the largest spectral width."""
         corners = list(self.corners())
-        engine = engine_for(method, self.chain(corners[0]), batch=starts)
+        engine = engine_for(method, self.chain(corners[0]), batch=starts, precision=precision)
         engine.require("differentiable", "by optimize")
         if "t" in self.names:
             self.t_end = max(float(c["t"]) for c in corners)
@@ -169,6 +178,7 @@ def optimize(
     seed: int = 0,
     n_grid: int | None = None,
     method="auto",
+    precision: str | None = None,
 ) -> OptimizeResult:
     """Maximise the charging power over the varied parameters, within their bounds.
 
@@ -184,6 +194,8 @@ def optimize(
             of W(t) at every corner of the box).
         method: the engine (or its name; "auto" chooses by size and symmetry at the
             box's lower corner). It must support gradients.
+        precision: "double" or "single" (complex64; dense, Chebyshev and Krylov), None:
+            the engine's own (double for a name).
     """
     starts = _checks.integer_at_least("starts", starts, 1)
     steps = _checks.integer_at_least("steps", steps, 1)
@@ -193,11 +205,13 @@ def optimize(
         raise _checks.ArgumentError("vary", "t needs bounds lo:hi when omega varies and t_max is not given")
     bounds = _bounds(vary, window)
     objective = _Objective(model, bounds, window, None if n_grid is None else check_grid(n_grid))
-    objective.plan(method, starts)
+    objective.plan(method, starts, precision)
+    single = objective.engine.precision == "single"
     x0 = jnp.asarray(box_search.latin_hypercube(starts, len(bounds), seed))
     x, values, history = box_search.run_adam(lambda z: objective(z)[0], x0, steps, learning_rate)
     best = int(np.argmax(values))
-    x_best, converged = box_search.polish(lambda z: objective(z)[0], x[best])
+    polish = {"gain_tolerance": SINGLE_GAIN_TOLERANCE, "step": SINGLE_HESSIAN_STEP} if single else {}
+    x_best, converged = box_search.polish(lambda z: objective(z)[0], x[best], **polish)
     power, t_star = (float(v) for v in jax.jit(objective)(x_best))
     if not math.isfinite(power):
         raise _checks.ArgumentError(
@@ -207,4 +221,7 @@ def optimize(
     values = values.at[best].set(power)
     params = {k: float(v) for k, v in objective.params(x_best).items()}
     points = np.asarray(objective.lo + objective.width * x)
-    return OptimizeResult(power, t_star, params, converged, np.asarray(history), np.asarray(values), points)
+    model = objective.chain({k: v for k, v in params.items() if k != "t"})
+    history, values = np.asarray(history), np.asarray(values)
+    precision = objective.engine.precision
+    return OptimizeResult(power, t_star, params, converged, history, values, points, precision, model)

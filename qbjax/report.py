@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from .charge import charge_with
 from .models import SpinChain, spin_chain_battery
+from .precision_check import precision_keys
 from .qsl import charge_bound
 
 
-def charge_report(model: dict, t_max, *, times=None, n_grid=None, method="auto") -> dict:
+def charge_report(
+    model: dict, t_max, *, times=None, n_grid=None, method="auto", precision: str = "double"
+) -> dict:
     """Charge the spin chain `model` (keyword arguments of `spin_chain_battery`) and report
-    the model, the method that ran, the window and the results as JSON-ready values."""
+    the model, the method that ran, the window and the results as JSON-ready values.
+    `precision` "single": complex64, with `max_power_error` and a double spot check."""
     if isinstance(model.get("initial"), str):
         chain = SpinChain.of(model)
     else:  # a state vector: the Pauli-term battery carries it
         chain = spin_chain_battery(**model)
-    result, name = charge_with(chain, t_max, times=times, n_grid=n_grid, method=method)
+    result, name = charge_with(chain, t_max, times=times, n_grid=n_grid, method=method, precision=precision)
     report = {
         **model,
         "method": name,
@@ -31,6 +35,8 @@ def charge_report(model: dict, t_max, *, times=None, n_grid=None, method="auto")
     report["qsl_bound"] = charge_bound(chain, name, report["t_max_power"], work_at_t_star)
     if result.error_estimate is not None:  # Krylov: estimated state error (norm)
         report["error_estimate"] = float(result.error_estimate)
+    error = result.error_estimate
+    report.update(precision_keys(chain, precision, report["max_power"], report["t_max_power"], error))
     if result.times is not None:
         report["ground_energy"] = float(result.ground_energy)
         for key in ("times", "work", "power", "ergotropy"):

@@ -33,6 +33,7 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from . import _checks, sweep_store
+from . import devices as _devices
 from ._maximize import check_grid, grid_size
 from .charge import grid_points, point_figures, prepare
 from .engines import AbstractEngine, engine_for
@@ -68,7 +69,9 @@ class SweepPlan:
             chosen per point, as `charge` does, for engines that run point by point).
         chunk: points per chunk (a multiple of the number of local devices).
         t_max: the fixed window, or None (one drive period per point, or swept).
-        engine: the engine that computes every point, planned for the longest window.
+        engine: the engine that computes every point, planned for the longest window (its
+            precision is the sweep's).
+        backend: the JAX backend whose local devices run the chunks (None: the default).
     """
 
     model: dict
@@ -80,6 +83,7 @@ class SweepPlan:
     chunk: int
     t_max: float | None
     engine: AbstractEngine
+    backend: str | None = None
 
     @property
     def n_points(self) -> int:
@@ -91,6 +95,11 @@ class SweepPlan:
 
     def chunk_rows(self, index: int) -> np.ndarray:
         return self.rows[index * self.chunk : (index + 1) * self.chunk]
+
+    def point(self, index: int) -> tuple[SpinChain, float]:
+        """The model and the window t_max of point `index` (in row order)."""
+        row = self.rows[index]
+        return _chain(self.model, self.names, row), float(row[-1])
 
     def describe(self) -> dict:
         """Everything that determines the results, as JSON-ready data (compared on resume)."""
@@ -104,6 +113,8 @@ class SweepPlan:
             "chunk": self.chunk,
             "t_max": self.t_max,
             "method": self.engine.name,
+            # only when single: folders of double sweeps written before precision existed still resume
+            **({"precision": self.engine.precision} if self.engine.precision != "double" else {}),
         }
 
 
@@ -116,12 +127,14 @@ class SweepResult:
         values: quantity name (see QUANTITIES) -> array of shape plan.shape.
         devices: how many devices ran the computed chunks (all processes together).
         resumed_chunks: chunks read back from the output folder instead of computed.
+        device: the devices of this process that ran, as `devices.describe` words.
     """
 
     plan: SweepPlan
     values: dict[str, np.ndarray]
     devices: int
     resumed_chunks: int
+    device: str = ""
 
     def points(self) -> list[dict]:
         """One dict per point: swept values, t_max and every quantity."""
@@ -153,6 +166,8 @@ def plan_sweep(
     chunk: int | None = None,
     devices: int | None = None,
     method="auto",
+    precision: str | None = None,
+    backend: str | None = None,
 ) -> SweepPlan:
     """Validate a sweep and lay out its points.
 
@@ -171,6 +186,10 @@ def plan_sweep(
         devices: local devices to shard over (default all).
         method: the engine for every point, or its name ("auto": chosen once, at the
             first point, as `charge` would).
+        precision: "double" or "single" (complex64; dense, Chebyshev and Krylov), None:
+            the engine's own (double for a name).
+        backend: "cpu", "gpu", ...: whose local devices run the chunks (default: JAX's
+            default backend); refused when not visible.
     """
     if not axes:
         raise _checks.ArgumentError(
@@ -207,7 +226,7 @@ def plan_sweep(
     first = _chain(fixed, names, rows[0])  # validates the fixed arguments
     if first.initial == "ground":
         check_traced_size(first.n)
-    engine = engine_for(method, first, batch=rows.shape[0])
+    engine = engine_for(method, first, batch=rows.shape[0], precision=precision)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
     if engine.batchable:
@@ -218,7 +237,7 @@ def plan_sweep(
             n_grid = grid_size((hi - lo) * float(np.max(rows[:, -1])), 1.0)
     else:
         devices = 1  # points run one at a time, each exactly as `charge` runs it
-    n_devices = devices or len(jax.local_devices())
+    n_devices = devices or len(_devices.local_devices(backend))
     chunk = _chunk(engine, first, rows.shape[0], chunk, n_devices)
     return SweepPlan(
         model=_plain(fixed),
@@ -230,6 +249,7 @@ def plan_sweep(
         chunk=chunk,
         t_max=t_max,
         engine=engine,
+        backend=backend,
     )
 
 
@@ -295,19 +315,25 @@ def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_de
 def _batch_function(plan: SweepPlan, devices: Sequence):
     """The figures of a chunk's rows: one compiled, batched call (sharded over `devices`)
     for batchable engines, else one compiled call per point."""
-    t_end = float(np.max(plan.rows[:, -1]))
-    key = (
-        json.dumps(plan.model, sort_keys=True),
-        plan.names,
-        plan.n_grid,
-        plan.engine,
-        t_end,
-        tuple(devices),
-    )
     if not plan.engine.batchable:
         return functools.partial(_point_by_point, plan)
-    prepare, figures = _compiled(key)
-    return lambda rows: figures(prepare(rows), rows)
+    prepare, figures = batch_stages(plan, devices)
+
+    def compute(rows):
+        if len(devices) == 1:  # a plain jit runs where its input lives
+            rows = jax.device_put(rows, devices[0])
+        return figures(prepare(rows), rows)
+
+    return compute
+
+
+def batch_stages(plan: SweepPlan, devices: Sequence):
+    """The two compiled stages of a chunk on a batchable engine, (prepare, figures):
+    `figures(prepare(rows), rows)` gives the (chunk, 5) figures of `rows` (chunk, k + 1),
+    sharded over `devices` when there are several (`qbjax bench` times them apart)."""
+    t_end = float(np.max(plan.rows[:, -1]))
+    model = json.dumps(plan.model, sort_keys=True)
+    return _compiled((model, plan.names, plan.n_grid, plan.engine, t_end, tuple(devices)))
 
 
 def _point_by_point(plan: SweepPlan, rows) -> np.ndarray:
@@ -359,7 +385,7 @@ def run_sweep(plan: SweepPlan, out=None, *, progress: bool | None = None) -> Swe
     """
     from tqdm import tqdm
 
-    local = jax.local_devices()
+    local = _devices.local_devices(plan.backend)
     devices = local[: math.gcd(plan.chunk, len(local))]
     if out is None and jax.process_count() > 1:
         raise _checks.ArgumentError("out", "a sweep over several processes needs a shared output folder")
@@ -387,7 +413,7 @@ def run_sweep(plan: SweepPlan, out=None, *, progress: bool | None = None) -> Swe
         results = store.completed_chunks(range(plan.n_chunks))
     table = np.concatenate([results[i] for i in range(plan.n_chunks)], axis=0)
     values = {key: table[:, k].reshape(plan.shape) for k, key in enumerate(QUANTITIES)}
-    result = SweepResult(plan, values, n_devices, len(done))
+    result = SweepResult(plan, values, n_devices, len(done), _devices.describe(devices))
     if store is not None and jax.process_index() == 0:
         store.write_result(plan.names, plan.axes, plan.rows, plan.shape, values)
     return result

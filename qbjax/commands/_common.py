@@ -61,6 +61,15 @@ def add_method_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_precision_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--precision",
+        default="double",
+        help="double (complex128, default) or single (complex64 on the dense, chebyshev and krylov "
+        "methods; the JSON reports max_power_error and a double spot check)",
+    )
+
+
 def model_kwargs(args) -> dict:
     """The keyword arguments of `spin_chain_battery` from parsed model flags."""
     return {key: getattr(args, key) for key in MODEL_KEYS}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from ._common import INITIAL_HELP, add_method_flag, add_model_flags, default_t_max, model_kwargs, times_list
+from ._common import (
+    INITIAL_HELP,
+    add_method_flag,
+    add_model_flags,
+    add_precision_flag,
+    default_t_max,
+    model_kwargs,
+    times_list,
+)
 
 HELP = "charge a spin-chain battery: P_max, T*, W(t), P(t)"
 
@@ -23,6 +31,7 @@ def add_arguments(parser) -> None:
         "--n-grid", type=int, default=None, help="grid points before refinement (default: auto)"
     )
     add_method_flag(parser)
+    add_precision_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -34,7 +43,9 @@ def run(args) -> int:
     model = model_kwargs(args)
     if model["initial"] not in INITIAL_STATES:
         model["initial"] = read_state(model["initial"])
-    report = charge_report(model, t_max, times=args.times, n_grid=args.n_grid, method=args.method)
+    report = charge_report(
+        model, t_max, times=args.times, n_grid=args.n_grid, method=args.method, precision=args.precision
+    )
     if not isinstance(report["initial"], str):
         report["initial"] = args.initial  # the file's name
     print(json.dumps(report) if args.json else _table(report))
@@ -67,12 +78,14 @@ def _table(r: dict) -> str:
         + (f", p = {r['p']:g}" if r["coupling"] == "lr" else "")
         + f", alpha = {r['alpha']:g}, D = {r['dm']:g}, B = {r['field']:g}, omega = {r['omega']:g}",
         f"protocol {r['protocol']}, DM along {r['dm_axis']}, start {r['initial']}, "
-        f"window (0, {r['t_max']:.6g}], method {r['method']}",
+        f"window (0, {r['t_max']:.6g}], method {r['method']}, {r['precision']} precision",
         "",
         f"  maximum power   P_max = {r['max_power']:.10g}   at T* = {r['t_max_power']:.10g}",
         f"  maximum work    W_max = {r['max_work']:.10g}   at t  = {r['t_max_work']:.10g}",
         f"  ergotropy before charging = {r['initial_ergotropy']:.10g}",
     ]
+    if "max_power_error" in r:
+        lines.append(f"  estimated error of P_max in {r['precision']} precision: {r['max_power_error']:.2g}")
     if "times" in r:
         lines += ["", f"  {'t':>12} {'W(t)':>16} {'P(t)':>16} {'ergotropy':>16}"]
         for row in zip(r["times"], r["work"], r["power"], r["ergotropy"], strict=True):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from ._common import add_method_flag, add_model_flags, model_kwargs, vary_flag
+from ._common import add_method_flag, add_model_flags, add_precision_flag, model_kwargs, vary_flag
 
 HELP = "maximise charging power over model parameters within bounds (multi-start Adam)"
 
@@ -36,12 +36,14 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the starting points (default 0)")
     add_method_flag(parser)
+    add_precision_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args) -> int:
     from .. import _checks
     from ..optimize import optimize
+    from ..precision_check import precision_keys
 
     vary = {}
     for name, limits in args.vary:
@@ -57,6 +59,7 @@ def run(args) -> int:
         learning_rate=args.learning_rate,
         seed=args.seed,
         method=args.method,
+        precision=args.precision,
     )
     report = {
         "max_power": result.max_power,
@@ -65,6 +68,7 @@ def run(args) -> int:
         "converged": result.converged,
         "finals": result.finals.tolist(),
         "history": result.history.tolist(),
+        **precision_keys(result.model, result.precision, result.max_power, result.t_max_power, None),
     }
     print(json.dumps(report) if args.json else _table(report))
     return 0
@@ -78,5 +82,7 @@ def _table(r: dict) -> str:
             f"maximum power P = {r['max_power']:.10g} at T* = {r['t_max_power']:.10g}",
             f"  at {params}",
             f"  converged: {'yes' if r['converged'] else 'no (raise --steps)'}; starts ended at: {finals}",
+            f"  {r['precision']} precision"
+            + (f", estimated error of P {r['max_power_error']:.2g}" if "max_power_error" in r else ""),
         ]
     )

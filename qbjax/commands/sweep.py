@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from ._common import MODEL_KEYS, add_method_flag, add_model_flags
+from ._common import MODEL_KEYS, add_method_flag, add_model_flags, add_precision_flag
 
 HELP = "sweep model parameters: P_max, T*, W_max, ergotropy on a grid, resumable"
 
@@ -51,6 +51,12 @@ def add_arguments(parser) -> None:
         "--zip", action="store_true", help="pair the swept values (equal lengths) instead of a grid"
     )
     add_method_flag(parser)
+    add_precision_flag(parser)
+    parser.add_argument(
+        "--devices",
+        default=None,
+        help="JAX backend whose local devices share the chunks: cpu, gpu (default: JAX's default)",
+    )
     parser.add_argument("--out", required=True, help="output folder (resumed when it holds this sweep)")
     parser.add_argument("--no-plot", action="store_true", help="do not write OUT/sweep.png")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -58,6 +64,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..plotting import plot_sweep
+    from ..precision_check import sweep_keys
     from ..sweep import sweep
 
     model, axes = {}, {}
@@ -84,11 +91,16 @@ def run(args) -> int:
         chunk=args.chunk,
         out=args.out,
         method=args.method,
+        precision=args.precision,
+        backend=args.devices,
     )
     figure = None if args.no_plot else plot_sweep(result, f"{args.out}/sweep.png")
     report = {
         "points": [_contract(point, result.plan.names) for point in result.points()],
         "devices": result.devices,
+        "device": result.device,
+        "method": result.plan.engine.name,
+        **sweep_keys(result),
         "resumed_chunks": result.resumed_chunks,
         "chunks": result.plan.n_chunks,
         "out": args.out,
@@ -113,7 +125,13 @@ def _summary(result, report) -> str:
         [
             f"sweep of {result.plan.n_points} points over {swept}: N = {result.plan.model['n']}, "
             f"protocol {result.plan.model['protocol']}",
-            f"{report['chunks']} chunks ({report['resumed_chunks']} resumed), {report['devices']} device(s)",
+            f"{report['chunks']} chunks ({report['resumed_chunks']} resumed) on {report['device']}, "
+            f"method {report['method']}, {report['precision']} precision"
+            + (
+                f" (estimated P_max error {report['max_power_relative_error']:.1g} relative)"
+                if "max_power_relative_error" in report
+                else ""
+            ),
             f"largest P_max = {best['max_power']:.10g} at T* = {best['t_max_power']:.10g} ({where})",
             f"results: {report['out']}/sweep.nc" + (f", plot: {report['plot']}" if report["plot"] else ""),
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from .. import _checks
+from .. import precision as precision_names
 from ..models import SpinChain
 from ..propagate.symmetric import symmetric_applies
 from .base import AbstractEngine
@@ -42,15 +43,16 @@ DENSE_TRACED_MAX_N = 12
 DENSE_BATCH_MAX_N = 5
 
 
-def choose(model, *, batch: int = 1) -> AbstractEngine:
+def choose(model, *, batch: int = 1, precision: str = "double") -> AbstractEngine:
     """The engine of `method="auto"`, the fastest measured for the model: dense when
     N <= DENSE_MAX_N and its matrices fit in memory (exact, and exact gradients at
     degeneracies; up to N = DENSE_TRACED_MAX_N for traced coefficients, which the
     matrix-free engines cannot bound before tracing); else the exact symmetric subspace
     when the model is permutation-symmetric (uniform all-to-all coupling, D = 0); else the
     matrix-free Chebyshev engine. `batch`: how many points will run (dense stops paying
-    off earlier in a batch)."""
-    dense = Dense()
+    off earlier in a batch). In single precision the symmetric subspace (double only) gives
+    way to Chebyshev."""
+    dense = Dense().with_precision(precision)
     fits = dense.memory_bytes(model) <= _checks.available_memory_bytes()
     # traced coefficients (grad, vmap): dense needs no concrete spectral bound to plan
     if _checks.is_traced(model):
@@ -60,18 +62,27 @@ def choose(model, *, batch: int = 1) -> AbstractEngine:
     small = model.n_sites <= limit
     if small and fits:
         return dense
-    if isinstance(model, SpinChain) and symmetric_applies(model):
+    if precision == "double" and isinstance(model, SpinChain) and symmetric_applies(model):
         return Symmetric()
-    return Chebyshev()
+    return Chebyshev().with_precision(precision)
 
 
-def engine_for(method, model, *, batch: int = 1) -> AbstractEngine:
+def engine_for(method, model, *, batch: int = 1, precision: str | None = None) -> AbstractEngine:
     """An engine from a method name (or an engine, returned as is), checked against `model`;
-    `batch` points will run (for "auto")."""
+    `batch` points will run (for "auto"). `precision` ("double" or "single"): the engine
+    set to it (an engine that cannot is refused, naming `precision`); None: an engine's own
+    (double for a name)."""
+    if precision is not None:
+        precision_names.check(precision)
     if isinstance(method, AbstractEngine):
         engine = method
     else:
         _checks.one_of("method", method, METHODS)
-        engine = choose(model, batch=batch) if method == "auto" else engine_class(method)()
+        if method == "auto":
+            engine = choose(model, batch=batch, precision=precision or "double")
+        else:
+            engine = engine_class(method)()
+    if precision is not None:
+        engine = engine.with_precision(precision)
     engine.check(model)
     return engine

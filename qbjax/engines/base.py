@@ -17,7 +17,9 @@ returns an engine whose static fields fix every shape, so that one compilation s
 whole batch. Each engine declares what it supports: `batchable` (a batch of points runs
 best as one `vmap` of `prepare` over the battery's coefficients, else point by point),
 `differentiable` (gradients flow through the curve), `traced_window` (t_end may be a
-tracer); `require` raises an error that says which capability is missing.
+tracer); `require` raises an error that says which capability is missing. `precisions`
+lists the floating-point precisions the engine runs in (`qbjax.precision`);
+`with_precision` returns the engine set to one of them, or refuses naming `precision`.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
+from .. import precision as _precision
 from .._checks import ArgumentError
 from ..models import as_battery
 from ..propagate.chebyshev import spectral_bounds
@@ -85,6 +89,39 @@ class Curve(eqx.Module):
         return self
 
 
+class CastCurve(Curve):
+    """A curve computed in another precision, seen in the caller's: times enter cast to the
+    curve's real dtype, energies leave in the dtype of the times (of JAX's default float for
+    the scalars). Gradients pass through the casts."""
+
+    inner: Curve
+    dtype: np.dtype = eqx.field(static=True)  # the inner curve's real dtype
+
+    def energy(self, times):
+        return self.inner.energy(times.astype(self.dtype)).astype(times.dtype)
+
+    def initial_energy(self):
+        return self.inner.initial_energy().astype(jnp.result_type(float))
+
+    def ground_energy(self):
+        return self.inner.ground_energy().astype(jnp.result_type(float))
+
+    def error_estimate(self):
+        error = self.inner.error_estimate()
+        return None if error is None else error.astype(jnp.result_type(float))
+
+    def bandwidth(self):
+        return self.inner.bandwidth()
+
+    def search_curve(self):
+        return CastCurve(self.inner.search_curve(), self.dtype)
+
+
+def in_caller_precision(curve: Curve, precision: str) -> Curve:
+    """`curve` as the caller sees it: wrapped in a `CastCurve` when it runs in single precision."""
+    return curve if precision == "double" else CastCurve(curve, _precision.real_dtype(precision))
+
+
 class AbstractEngine(eqx.Module):
     """Options of one way of computing <H0>_t; see the module docstring for the protocol."""
 
@@ -92,6 +129,30 @@ class AbstractEngine(eqx.Module):
     batchable: ClassVar[bool] = True
     differentiable: ClassVar[bool] = True
     traced_window: ClassVar[bool] = True
+    precisions: ClassVar[tuple[str, ...]] = ("double",)
+
+    @property
+    def precision(self) -> str:
+        """The precision this engine computes in ("double" or "single")."""
+        return _precision.of_dtype(getattr(self, "dtype", None))
+
+    def with_precision(self, precision: str) -> AbstractEngine:
+        """This engine computing in `precision`; ArgumentError("precision") when it cannot."""
+        _precision.check(precision)
+        if precision == self.precision:
+            return self
+        if precision not in self.precisions:
+            raise ArgumentError(
+                "precision",
+                f"the {self.name} method runs in {' or '.join(self.precisions)} precision only; "
+                f"{precision} precision needs method dense, chebyshev or krylov",
+            )
+        return self._set_dtype(_precision.complex_dtype(precision))
+
+    def _set_dtype(self, dtype) -> AbstractEngine:
+        """This engine (unplanned) with complex dtype `dtype`: engines listing "single" in
+        `precisions` implement it."""
+        raise NotImplementedError
 
     def check(self, model) -> None:
         """Raise `ArgumentError` naming the argument when this engine cannot charge `model`."""

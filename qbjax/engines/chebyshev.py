@@ -12,16 +12,19 @@ coefficients and differentiates (checkpointed per segment).
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
+from .. import precision as _precision
 from ..models import as_battery
 from ..propagate.chebyshev import DEFAULT_TOL, ChebyshevCurve, chebyshev_curve, plan
 from ..propagate.krylov import ground_state_energy
 from ..terms import PauliSum
-from .base import AbstractEngine, Curve
+from .base import AbstractEngine, Curve, in_caller_precision
 
 # Vectors of 2^N alive at the peak: the K + 1 Chebyshev vectors (K about 60 for the default
 # tolerance and segment length), a batch of H0 products, recurrence and operator storage.
@@ -65,6 +68,7 @@ class Chebyshev(AbstractEngine):
 
     name = "chebyshev"
     traced_window = False  # the window's end fixes the degree and the segments
+    precisions = ("double", "single")
     tol: float | None = eqx.field(static=True, default=None)
     dtype: object = eqx.field(static=True, default=None)
     bounds: tuple[float, float] | None = eqx.field(static=True, default=None)
@@ -75,6 +79,9 @@ class Chebyshev(AbstractEngine):
 
     def _options(self) -> tuple[float, np.dtype]:
         return _checks.precision(self.tol, self.dtype, DEFAULT_TOL, DEFAULT_TOL_SINGLE)
+
+    def _set_dtype(self, dtype) -> Chebyshev:
+        return dataclasses.replace(self, dtype=dtype, center=None, radius=None, degree=None, segments=None)
 
     def check(self, model) -> None:
         _, dtype = self._options()
@@ -93,10 +100,12 @@ class Chebyshev(AbstractEngine):
         c, r, k, s = plan(charging, float(t_end), tol=tol, bounds=bounds)
         return Chebyshev(tol, dtype, self.bounds, c, r, k, s)
 
-    def prepare(self, model, t_end) -> ChebyshevEnergyCurve:
+    def prepare(self, model, t_end) -> Curve:
         if self.degree is None:
             raise _checks.ArgumentError("method", "a Chebyshev engine must be planned (engine.plan) first")
         battery = as_battery(model)
+        if self.precision == "single":
+            battery = _precision.battery_in(battery, "single")
         psi0 = battery.initial_state().astype(self.dtype)
         bounds = (self.center - self.radius, self.center + self.radius)
         curve = chebyshev_curve(
@@ -109,7 +118,8 @@ class Chebyshev(AbstractEngine):
             segments=self.segments,
             keep_state=False,
         )
-        return ChebyshevEnergyCurve(curve, battery.energy, self.bandwidth_hint())
+        curve = ChebyshevEnergyCurve(curve, battery.energy, self.bandwidth_hint())
+        return in_caller_precision(curve, self.precision)
 
     def bandwidth_hint(self) -> float | None:
         # frequencies of W(t) are eigenvalue differences: at most the interval's width

@@ -3,20 +3,26 @@
     psi(t) = V exp(-i E t) V^dagger psi0,      <H0>_t = psi(t)^dagger H0 psi(t)
 
 Exact to rounding; parameter derivatives use the divided-difference rule of
-`propagate.dense.spectral_states`, so they are exact at degenerate spectra too.
+`propagate.dense.spectral_states`, so they are exact at degenerate spectra too. In single
+precision (`Dense(dtype=jnp.complex64)`) the matrices are float32/complex64 and `eigh` runs
+in single; the rounding is then estimated (`rounding_estimate`) and reported as the error.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from .. import _checks
+from .. import precision as _precision
 from ..models import as_battery
 from ..propagate.dense import (
     Spectrum,
-    check_dense_fits,
     chunk_size,
     dense_memory_bytes,
     ground_energy,
@@ -24,8 +30,14 @@ from ..propagate.dense import (
     spectral_states,
     spectrum,
 )
-from ..terms import PauliSum, complex_dtype, dense
-from .base import AbstractEngine, Curve
+from ..terms import PauliSum, complex_dtype, dense, norm_bound
+from .base import AbstractEngine, Curve, in_caller_precision
+
+# Rounding of a single-precision dense run, in units of eps * ||H|| (backward error of eigh
+# and of each product with V): the state error is about eps (ROUNDING_PER_NORM ||H|| t +
+# ROUNDING_PER_DIM sqrt(d)). Measured errors stay below a tenth of this (tests/test_precision.py).
+ROUNDING_PER_NORM = 8.0
+ROUNDING_PER_DIM = 8.0
 
 
 def block_energies(h0_matrix, states_at, times: Float[Array, " T"]) -> Float[Array, " T"]:
@@ -70,6 +82,7 @@ class DenseCurve(Curve):
     eig: Spectrum
     psi0: Complex[Array, " d"]
     h0_matrix: Array  # H0 as a complex matrix: <H0> of many states is one product
+    rounding: Array | None = None  # state error estimate in single precision (None: double)
 
     def energy(self, times):
         def states(ts):
@@ -83,27 +96,64 @@ class DenseCurve(Curve):
     def ground_energy(self):
         return ground_energy(self.energy_h)
 
+    def error_estimate(self):
+        return self.rounding
+
     def search_curve(self):
         c = jax.lax.stop_gradient(self)
         return _SearchCurve(c.h0_matrix, c.eig.evals, c.eig.evecs, c.eig.evecs.conj().T @ c.psi0)
 
 
+def rounding_estimate(h: PauliSum, t_end, precision: str) -> Array:
+    """Estimated state error (norm) of a dense run over [0, t_end] from rounding alone:
+    eps (ROUNDING_PER_NORM ||H|| t_end + ROUNDING_PER_DIM sqrt(2^N)), ||H|| <= sum |c_k|."""
+    eps = _precision.epsilon(precision)
+    norm = norm_bound(h).astype(_precision.real_dtype("double"))
+    t_end = jnp.asarray(t_end).astype(norm.dtype)
+    return jax.lax.stop_gradient(
+        eps * (ROUNDING_PER_NORM * norm * t_end + ROUNDING_PER_DIM * float(np.sqrt(h.dimension)))
+    )
+
+
 class Dense(AbstractEngine):
-    """Exact diagonalisation; N up to about 12 (memory: seven 2^N x 2^N complex matrices)."""
+    """Exact diagonalisation; N up to about 12 (memory: seven 2^N x 2^N complex matrices).
+
+    Attributes:
+        dtype: complex128 (default under x64) or complex64 (single precision: the matrices
+            and `eigh` in float32/complex64, half the memory; error estimated from rounding).
+    """
 
     name = "dense"
+    precisions = ("double", "single")
+    dtype: object = eqx.field(static=True, default=None)
+
+    def _set_dtype(self, dtype) -> Dense:
+        return dataclasses.replace(self, dtype=dtype)
+
+    def _itemsize(self) -> int:
+        return _checks.precision(None, self.dtype, 1.0, 1.0)[1].itemsize  # validates dtype
 
     def check(self, model) -> None:
-        check_dense_fits(model.n_sites)
+        itemsize = self._itemsize()
+        _checks.fits_in_memory(
+            model.n_sites,
+            lambda n: dense_memory_bytes(n) * itemsize // 16,
+            "dense",
+            " in single precision" if self.precision == "single" else "",
+        )
 
-    def prepare(self, model, t_end) -> DenseCurve:
-        del t_end  # the decomposition serves every time
+    def prepare(self, model, t_end) -> Curve:
         battery = as_battery(model)
+        single = self.precision == "single"
+        if single:
+            battery = _precision.battery_in(battery, "single")
         h_matrix = dense(battery.charging)
         eig = spectrum(h_matrix)
         dtype = complex_dtype(eig.evecs.dtype)
         psi0 = battery.initial_state().astype(dtype)
-        return DenseCurve(battery.energy, h_matrix, eig, psi0, dense(battery.energy).astype(dtype))
+        rounding = rounding_estimate(battery.charging, t_end, "single") if single else None
+        curve = DenseCurve(battery.energy, h_matrix, eig, psi0, dense(battery.energy).astype(dtype), rounding)
+        return in_caller_precision(curve, self.precision)
 
     def memory_bytes(self, model) -> int:
-        return dense_memory_bytes(model.n_sites)
+        return dense_memory_bytes(model.n_sites) * self._itemsize() // 16

@@ -8,12 +8,15 @@ their memory does not grow with the number of blocks.
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
 from .. import _checks
+from .. import precision as _precision
 from ..models import as_battery
 from ..propagate.krylov import (
     DEFAULT_KRYLOV_DIM,
@@ -29,10 +32,14 @@ from ..propagate.krylov import (
 )
 from ..propagate.matfree import matfree
 from ..terms import PauliSum
-from .base import AbstractEngine, Curve
+from .base import AbstractEngine, Curve, in_caller_precision
 
 # Blocks kept for <H0>_t (each (m, m) complex matrices): 2^16 blocks of m = 40 hold ~5 GiB.
 MAX_BLOCKS = 2**16
+# Rounding allowance added to the error estimate in single precision, per block, in units of
+# eps * m * ||psi0|| (the residual estimate sees truncation only; in complex64 the rounding of
+# the m Lanczos steps and of the block's exponential dominates it).
+SINGLE_ROUNDING = 8.0
 
 
 class KrylovCurve(Curve):
@@ -70,6 +77,7 @@ class Krylov(AbstractEngine):
 
     name = "krylov"
     traced_window = False  # the window's end fixes the number of blocks
+    precisions = ("double", "single")
     krylov_dim: int = eqx.field(static=True, default=DEFAULT_KRYLOV_DIM)
     tol: float | None = eqx.field(static=True, default=None)
     dtype: object = eqx.field(static=True, default=None)
@@ -79,6 +87,9 @@ class Krylov(AbstractEngine):
 
     def _options(self):
         return check_options(self.krylov_dim, self.tol, self.dtype)
+
+    def _set_dtype(self, dtype) -> Krylov:
+        return dataclasses.replace(self, dtype=dtype, blocks=None, breakdown=None)
 
     def check(self, model) -> None:
         krylov_dim, _, dtype = self._options()
@@ -96,18 +107,24 @@ class Krylov(AbstractEngine):
             )
         return Krylov(krylov_dim, tol, dtype, self.spectral_width, blocks, breakdown_threshold(width, dtype))
 
-    def prepare(self, model, t_end) -> KrylovCurve:
+    def prepare(self, model, t_end) -> Curve:
         if self.blocks is None:
             raise _checks.ArgumentError(
                 "method", "a Krylov engine must be planned (engine.plan) before prepare"
             )
         battery = as_battery(model)
+        if self.precision == "single":
+            battery = _precision.battery_in(battery, "single")
         h, h0 = matfree(battery.charging), matfree(battery.energy)
         psi0 = battery.initial_state().astype(self.dtype)
         e0 = jnp.real(jnp.vdot(psi0, h0(psi0)))
         config = KrylovConfig(self.krylov_dim, self.breakdown, True)
         data, err = march_blocks(h, h0, psi0, t_end, self.blocks, config)
-        return KrylovCurve(data, battery.energy, e0, jax.lax.stop_gradient(err))
+        if self.precision == "single":
+            norm = jnp.linalg.norm(psi0).astype(err.dtype)
+            err = err + SINGLE_ROUNDING * _precision.epsilon("single") * self.krylov_dim * self.blocks * norm
+        curve = KrylovCurve(data, battery.energy, e0, jax.lax.stop_gradient(err))
+        return in_caller_precision(curve, self.precision)
 
     def memory_bytes(self, model) -> int:
         krylov_dim, _, dtype = self._options()
