@@ -36,7 +36,8 @@ class ChargeResult(eqx.Module):
     `error_estimate` is the engine's estimated state error (norm) over the window, None
     for engines exact to rounding. `initial_ergotropy` is the ergotropy the battery holds
     before charging (0 from the ground state of H0; not 0 from |down...down> when D != 0);
-    computed unless `charge` is traced (then None).
+    `qsl_bound` is the quantum speed limit on the power at T* (`qbjax.qsl`), None where the
+    engine holds no pure state. Both are computed unless `charge` is traced (then None).
     """
 
     max_power: Float[Array, ""]
@@ -51,6 +52,7 @@ class ChargeResult(eqx.Module):
     ergotropy: Float[Array, " T"] | None = None
     error_estimate: Float[Array, ""] | None = None
     initial_ergotropy: Float[Array, ""] | None = None
+    qsl_bound: Float[Array, ""] | None = None
 
 
 def maxima(curve: Curve, t_max, n_grid: int) -> tuple[Array, Array, Array, Array]:
@@ -81,6 +83,16 @@ def initial_ergotropy(curve: Curve) -> Array:
     return curve.ergotropy(jnp.zeros((1,), e0.dtype), e0[None])[0]
 
 
+def speed_limit_bound(curve: Curve, p_max, t_star) -> Array | None:
+    """P_QSL = W Delta E / L at T* (`qbjax.qsl`), from the curve's overlap and spread."""
+    data = curve.speed_limit(t_star)
+    if data is None:
+        return None
+    overlap, spread = jax.lax.stop_gradient(data)
+    angle = jnp.arccos(jnp.clip(overlap, 0.0, 1.0))
+    return jnp.where(angle > 0, p_max * t_star * spread / jnp.where(angle > 0, angle, 1.0), jnp.inf)
+
+
 @eqx.filter_jit
 def _figures(curve: Curve, t_max, times, n_grid: int, with_ergotropy: bool = False) -> ChargeResult:
     p_max, t_p, w_max, t_w = maxima(curve, t_max, n_grid)
@@ -88,7 +100,10 @@ def _figures(curve: Curve, t_max, times, n_grid: int, with_ergotropy: bool = Fal
     result = ChargeResult(p_max, t_p, w_max, t_w, curve.initial_energy(), error_estimate=error)
     if with_ergotropy:
         result = eqx.tree_at(
-            lambda r: r.initial_ergotropy, result, initial_ergotropy(curve), is_leaf=lambda x: x is None
+            lambda r: (r.initial_ergotropy, r.qsl_bound),
+            result,
+            (initial_ergotropy(curve), speed_limit_bound(curve, p_max, t_p)),
+            is_leaf=lambda x: x is None,
         )
     if times is None:
         return result

@@ -31,8 +31,11 @@ def charge_report(
         "initial_ergotropy": float(result.initial_ergotropy),
     }
     # the speed limit at T*: P_max / qsl_bound <= 1 says how close charging comes to it
-    work_at_t_star = report["max_power"] * report["t_max_power"]
-    report["qsl_bound"] = charge_bound(chain, name, report["t_max_power"], work_at_t_star)
+    if result.qsl_bound is not None:
+        report["qsl_bound"] = float(result.qsl_bound)
+    else:  # engines whose curve holds no overlap (Krylov): one more evolution to T*
+        work_at_t_star = report["max_power"] * report["t_max_power"]
+        report["qsl_bound"] = charge_bound(chain, name, report["t_max_power"], work_at_t_star)
     if result.error_estimate is not None:  # Krylov: estimated state error (norm)
         report["error_estimate"] = float(result.error_estimate)
     error = result.error_estimate

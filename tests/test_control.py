@@ -165,12 +165,30 @@ def run_json(argv, capsys):
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("method", ["dense", "symmetric"])
+@pytest.mark.parametrize("method", ["dense", "chebyshev", "krylov", "symmetric"])
 def test_charge_json_reports_the_speed_limit(method, capsys):
-    report = run_json(
-        ["charge", "--json", "--n", "5", "--coupling", "lr", "--p", "0", "--method", method], capsys
+    """Each engine's own overlap and spread (Krylov: a second evolution) against the
+    independent sparse `expm_multiply` computation of `qsl`."""
+    flags = ["--n", "5", "--coupling", "lr", "--p", "0", "--alpha", "0.3", "--method", method]
+    report = run_json(["charge", "--json", *flags], capsys)
+    battery = qbjax.SpinChain(5, coupling="lr", p=0.0, alpha=0.3).battery()
+    work = report["max_power"] * report["t_max_power"]
+    expected = qsl.constant_drive_bound(
+        battery.charging, battery.initial_state(), report["t_max_power"], work
     )
+    assert report["qsl_bound"] == pytest.approx(expected, rel=1e-9)
     assert 0 < report["max_power"] <= report["qsl_bound"]
+
+
+def test_speed_limit_with_dm_and_a_ground_start():
+    model = qbjax.SpinChain(4, alpha=0.6, dm=0.9, dm_axis="y", initial="ground")
+    result = qbjax.charge(model, 1.0, method="chebyshev")
+    battery = model.battery()
+    work = float(result.max_power * result.t_max_power)
+    expected = qsl.constant_drive_bound(
+        battery.charging, battery.initial_state(), float(result.t_max_power), work
+    )
+    assert float(result.qsl_bound) == pytest.approx(expected, rel=1e-9)
 
 
 def test_control_cli_json_and_plot(tmp_path, capsys):

@@ -88,6 +88,21 @@ class Curve(eqx.Module):
         of the maxima (no parameter gradients needed there)."""
         return self
 
+    def speed_limit(self, t) -> tuple[Array, Array] | None:
+        """(|<psi_0|psi_t>|, Delta E) for the quantum speed limit (`qbjax.qsl`): the overlap of
+        the charged state with the start, and the energy spread of the charging Hamiltonian
+        in the start (conserved). None when the engine holds no pure state here."""
+        del t
+        return None
+
+
+def spectral_speed_limit(evals, weights, t) -> tuple[Array, Array]:
+    """`Curve.speed_limit` from the charging spectrum E_j and the start's weights |<j|psi_0>|^2."""
+    phases = jax.lax.complex(jnp.cos(evals * t), -jnp.sin(evals * t))
+    overlap = jnp.abs(jnp.sum(weights.astype(phases.dtype) * phases))
+    mean = jnp.sum(weights * evals)
+    return overlap, jnp.sqrt(jnp.sum(weights * (evals - mean) ** 2))
+
 
 class CastCurve(Curve):
     """A curve computed in another precision, seen in the caller's: times enter cast to the
@@ -115,6 +130,10 @@ class CastCurve(Curve):
 
     def search_curve(self):
         return CastCurve(self.inner.search_curve(), self.dtype)
+
+    def speed_limit(self, t):
+        data = self.inner.speed_limit(jnp.asarray(t).astype(self.dtype))
+        return None if data is None else tuple(x.astype(jnp.result_type(float)) for x in data)
 
 
 def in_caller_precision(curve: Curve, precision: str) -> Curve:

@@ -52,6 +52,9 @@ class ChebyshevEnergyCurve(Curve):
     def bandwidth(self):
         return self.fastest
 
+    def speed_limit(self, t):
+        return self.curve.initial_overlap(t), self.curve.spread
+
 
 class Chebyshev(AbstractEngine):
     """Chebyshev propagation with Gram-matrix energies.

@@ -31,7 +31,7 @@ from ..propagate.dense import (
     spectrum,
 )
 from ..terms import PauliSum, complex_dtype, dense, norm_bound
-from .base import AbstractEngine, Curve, in_caller_precision
+from .base import AbstractEngine, Curve, in_caller_precision, spectral_speed_limit
 
 # Rounding of a single-precision dense run, in units of eps * ||H|| (backward error of eigh
 # and of each product with V): the state error is about eps (ROUNDING_PER_NORM ||H|| t +
@@ -102,6 +102,11 @@ class DenseCurve(Curve):
     def search_curve(self):
         c = jax.lax.stop_gradient(self)
         return _SearchCurve(c.h0_matrix, c.eig.evals, c.eig.evecs, c.eig.evecs.conj().T @ c.psi0)
+
+    def speed_limit(self, t):
+        amplitudes = self.eig.evecs.conj().T @ self.psi0
+        weights = jnp.real(amplitudes) ** 2 + jnp.imag(amplitudes) ** 2
+        return spectral_speed_limit(self.eig.evals, weights, t)
 
 
 def rounding_estimate(h: PauliSum, t_end, precision: str) -> Array:

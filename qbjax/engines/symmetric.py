@@ -18,7 +18,7 @@ from ..models import SpinChain
 from ..propagate.dense import chunk_size, spectral_states
 from ..propagate.symmetric import SymmetricBattery, symmetric_battery
 from ..terms import complex_dtype
-from .base import AbstractEngine, Curve
+from .base import AbstractEngine, Curve, spectral_speed_limit
 
 # |phi_n| below this (of a unit vector) is dropped from the expansion of |down...down>:
 # such terms change <H0>_t by less than ~1e-15 ||H0|| sqrt(N), below eigh's own error.
@@ -55,6 +55,10 @@ class SymmetricCurve(Curve):
     def ground_energy(self):
         return self.ground
 
+    def speed_limit(self, t):
+        amplitudes = self.evecs.conj().T @ self.psi0
+        return spectral_speed_limit(self.evals, jnp.real(amplitudes) ** 2 + jnp.imag(amplitudes) ** 2, t)
+
 
 class ReducedSymmetricCurve(Curve):
     """<H0>_t = sum_nm phi_n phi_m A_nm cos((E_n - E_m) t) over the K eigenstates that matter.
@@ -88,6 +92,9 @@ class ReducedSymmetricCurve(Curve):
 
     def bandwidth(self):
         return self.fastest
+
+    def speed_limit(self, t):
+        return spectral_speed_limit(self.evals, self.phi**2, t)
 
 
 def _reduced_curve(battery: SymmetricBattery) -> ReducedSymmetricCurve:

@@ -505,6 +505,9 @@ class ChebyshevCurve(eqx.Module):
         segment_length: tau_seg = t_end / S.
         error_estimate: bound on the state error in norm over the window (truncation tails
             at the segment length, summed over segments, plus a rounding allowance).
+        overlaps: (S, K+1) <psi_0|phi_k> of each segment's vectors: <psi_0|psi_t> for the
+            speed limit costs K + 1 products.
+        spread: Delta E of H in psi_0, from phi_1 = H~ psi_0: r^2 (|phi_1|^2 - Re<psi_0|phi_1>^2).
         op, psi0: charging operator and initial state for `state` (None if not kept).
         degree, segments: K and S (static).
     """
@@ -514,6 +517,8 @@ class ChebyshevCurve(eqx.Module):
     radius: Float[Array, ""]
     segment_length: Float[Array, ""]
     error_estimate: Float[Array, ""]
+    overlaps: Complex[Array, "S K1"]
+    spread: Float[Array, ""]
     op: MatFreeH | None
     psi0: Complex[Array, " d"] | None
     degree: int = eqx.field(static=True)
@@ -545,6 +550,12 @@ class ChebyshevCurve(eqx.Module):
         times = jnp.asarray(times).astype(self.radius.dtype)
         energies = _curve_energy(self, jnp.concatenate([jnp.zeros((1,), times.dtype), times.reshape(-1)]))
         return (energies[1:] - energies[0]).reshape(times.shape)
+
+    def initial_overlap(self, t) -> Float[Array, ""]:
+        """|<psi_0|psi_t>| for one time t: sum_k a_k(tau) <psi_0|phi_k> of t's segment."""
+        s, tau = self.locate(jnp.asarray(t).astype(self.radius.dtype))
+        a = chebyshev_coefficients(self.center, self.radius, tau, self.degree, self.overlaps.dtype)
+        return jnp.abs(jnp.sum(a * self.overlaps[s]))
 
     def state(self, t) -> Complex[Array, " d"]:
         """psi(t) for one time t, rerunning the recurrence: S K products with H, O(d) memory.
@@ -599,12 +610,21 @@ def _march_curve(h: PauliSum, h0: PauliSum, psi0, center, radius, tau, degree: i
     @jax.checkpoint
     def segment(psi, _):
         phis = chebyshev_vectors(op_h, psi, center, radius, degree)
-        return a_end @ phis, folded_gram(op_h0, phis)
+        return a_end @ phis, (folded_gram(op_h0, phis), phis @ psi0.conj())
 
-    _, gram = jax.lax.scan(segment, psi0, None, length=segments)
+    _, (gram, overlaps) = jax.lax.scan(segment, psi0, None, length=segments)
     norm = jax.lax.stop_gradient(jnp.linalg.norm(psi0))
     error = segments * norm * (bessel_tail(radius * tau, degree) + _rounding(degree, radius.dtype))
-    return gram, error, op_h
+    spread = _spread(op_h, psi0, center, radius)
+    return gram, error, overlaps, spread, op_h
+
+
+def _spread(op_h, psi0, center, radius) -> Float[Array, ""]:
+    """Delta E of H in psi0 from phi_1 = (H - c) psi0 / r (c cancels: no loss to a large c)."""
+    phi1 = _scale(op_h(psi0) - _scale(psi0, center), 1.0 / radius)
+    norm2 = jnp.real(jnp.vdot(psi0, psi0))
+    mean = jnp.real(jnp.vdot(psi0, phi1)) / norm2
+    return radius * jnp.sqrt(jnp.maximum(jnp.real(jnp.vdot(phi1, phi1)) / norm2 - mean**2, 0.0))
 
 
 def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments):
@@ -670,9 +690,12 @@ def chebyshev_curve(
     real = _real_dtype(dtype)
     center, radius = jnp.asarray(center).astype(real), jnp.asarray(radius).astype(real)
     tau = jnp.asarray(t_end).astype(real) / segments
-    gram, error, op_h = _march_curve(h_charging, h_energy, psi0, center, radius, tau, degree, segments)
+    gram, error, overlaps, spread, op_h = _march_curve(
+        h_charging, h_energy, psi0, center, radius, tau, degree, segments
+    )
     kept_op, kept_psi = (op_h, psi0) if keep_state else (None, None)
-    return ChebyshevCurve(gram, center, radius, tau, error, kept_op, kept_psi, degree, segments)
+    arrays = (gram, center, radius, tau, error, overlaps, spread, kept_op, kept_psi)
+    return ChebyshevCurve(*arrays, degree, segments)
 
 
 # ----------------------------------------------------------------------------------------
