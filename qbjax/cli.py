@@ -36,6 +36,7 @@ COMMANDS = {
     "optimize": "optimize",
     "control": "control",
     "resources": "resources",
+    "bench": "bench",
 }
 
 

@@ -1,0 +1,540 @@
+"""CPU-versus-GPU scaling a user can run: the standard workloads on every backend, engine
+and precision asked for (`qbjax bench`).
+
+The model is the Le et al. chain with XXZ anisotropy and DM (nearest neighbour, g = B = 1,
+alpha = 0.5, D = 0.5, omega = 4, window 2 pi/omega, |down...down>). Workloads:
+
+- curve: W(t) on N_TIMES times: the engine's preparation, then the energies;
+- pmax: P_max and T* of one battery: the preparation, then the grid and refinement (as `charge`);
+- grad: the gradient of P_max in (alpha, D), one program (as `optimize` runs it);
+- sweep: one chunk of `batch` (alpha, D) points, sharded over every device of the backend
+  (the two compiled stages of `qbjax sweep`);
+- matvec: one matrix-free H @ psi; its bytes per apply (`matvec_bytes`) over its time is set
+  against the streaming bandwidth of x * a + y measured in the same run;
+- qutip: QuTiP's `sesolve` of the same W(t) on the CPU, when QuTiP is installed.
+
+Compile time is each stage's `jit(...).lower(...).compile()`, timed apart from execution.
+Run time is the median of repeats after one warm-up execution, each ending in
+`block_until_ready`. Peak memory is XLA's memory analysis of the compiled stages (arguments,
+outputs and temporaries of the largest stage: `memory_source` "xla"); rows also carry the
+device's own peak so far (GPU `memory_stats`) or the growth of the process's peak resident
+memory during the measurement (CPU). A single-precision row carries `error_vs_double`: the
+largest difference of its output from the double-precision run of the same workload,
+relative to the largest double value.
+
+A measurement is skipped, with the reason in its row, when the engine refuses the size, when
+its memory estimate exceeds what the device has free, or when its run is predicted (from the
+smaller N or batch already measured, at GROWTH per spin) to take longer than `max_run_s`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _checks, devices
+from . import precision as _precision
+from .charge import grid_points, maxima
+from .engines import engine_class
+from .engines.base import spectrum_over
+from .models import SpinChain
+from .propagate.matfree import matfree, matvec_bytes
+from .sweep import batch_stages, plan_sweep
+
+OMEGA, ALPHA, DM = 4.0, 0.5, 0.5
+T_MAX = 2 * math.pi / OMEGA
+N_TIMES = 200
+ENGINES = ("chebyshev", "krylov", "dense")
+WORKLOADS = ("curve", "pmax", "grad")  # one battery each; "sweep" runs per batch size
+# run time gained per added spin, to predict whether the next size fits max_run_s
+GROWTH = {"dense": 8.0, "chebyshev": 2.5, "krylov": 2.5, "matfree": 2.5, "qutip": 3.0}
+GRAD_MEMORY = 3  # reverse mode keeps about this many times the forward pass's memory
+QUTIP_OPTIONS = {"method": "dop853", "atol": 1e-10, "rtol": 1e-10, "nsteps": 10**7}
+MAX_N = 34  # largest N accepted (a state of 2^34 amplitudes is 256 GiB in complex128)
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchConfig:
+    """What `run_bench` measures (validated on construction; errors name the CLI flag).
+
+    Attributes:
+        backends: JAX backends, each visible ("cpu", "gpu", ...).
+        sizes: chain lengths N.
+        engines: engine names from ENGINES.
+        batches: sweep chunk sizes.
+        precisions: "double" and/or "single".
+        repeats: timed runs per measurement (median), fewer when they exceed max_run_s.
+        max_run_s: skip measurements predicted to run longer than this (seconds per run).
+        bandwidth_bytes: size of each array of the bandwidth reference (x * a + y).
+        qutip: time QuTiP's sesolve of the W(t) curve too (when installed).
+    """
+
+    backends: tuple[str, ...] = ("cpu",)
+    sizes: tuple[int, ...] = (8, 12, 16, 20)
+    engines: tuple[str, ...] = ENGINES
+    batches: tuple[int, ...] = (1, 16, 256)
+    precisions: tuple[str, ...] = _precision.PRECISIONS
+    repeats: int = 5
+    max_run_s: float = 20.0
+    bandwidth_bytes: int = 2**27
+    qutip: bool = True
+
+    def __post_init__(self):
+        for backend in self.backends:
+            devices.check_backend(backend)
+        for name, values in (("devices", self.backends), ("n", self.sizes), ("engines", self.engines)):
+            if not values:
+                raise _checks.ArgumentError(name, "needs at least one value")
+        for n in self.sizes:
+            if not (isinstance(n, int) and 1 <= n <= MAX_N):
+                raise _checks.ArgumentError("n", f"every N must be an integer in 1..{MAX_N}, got {n!r}")
+        for engine in self.engines:
+            _checks.one_of("engines", engine, ENGINES)
+        for batch in self.batches:
+            _checks.integer_at_least("batch", batch, 1)
+        for precision in self.precisions:
+            _checks.one_of("precision", precision, _precision.PRECISIONS)
+        if not self.precisions:
+            raise _checks.ArgumentError("precision", "needs at least one value")
+        _checks.integer_at_least("repeats", self.repeats, 1)
+        _checks.positive("max_run_s", self.max_run_s)
+        _checks.integer_at_least("bandwidth_bytes", self.bandwidth_bytes, 2**20)
+
+    def n_measurements(self) -> int:
+        """Rows `run_bench` writes (measured or skipped), for the progress bar."""
+        per_engine = (len(WORKLOADS) + len(self.batches)) * len(self.precisions)
+        per_size = len(self.precisions) + len(self.engines) * per_engine
+        return len(self.backends) * len(self.sizes) * per_size + (len(self.sizes) if self.qutip else 0)
+
+
+# ----------------------------------------------------------------------------------------
+# Workloads: a pipeline of compiled stages, stage k + 1 called as f(output of stage k, *inputs).
+
+
+@dataclasses.dataclass
+class Pipeline:
+    stages: tuple[Callable, ...]
+    inputs: tuple
+    matvec_bytes: int | None = None  # bytes one H @ psi moves (the matvec workload)
+    sharded: bool = False  # inputs stay uncommitted: the stages place them on their mesh
+
+
+def chain(n: int, alpha=ALPHA, dm=DM) -> SpinChain:
+    return SpinChain(n, alpha=alpha, dm=dm, omega=OMEGA)
+
+
+def _engine(name: str, precision: str, model, *, traced: bool = False):
+    """The engine, checked for `model` and planned for the window (for traced coefficients:
+    with the model's own spectral interval, as sweeps and `optimize` plan)."""
+    engine = engine_class(name)().with_precision(precision)
+    engine.check(model)
+    spectrum = spectrum_over([model]) if traced else None
+    return engine.plan(model, T_MAX, spectrum=spectrum)
+
+
+def _split(model):
+    """(arrays, rest) of a SpinChain: the arrays enter the compiled stages as arguments."""
+    return eqx.partition(model.values_as_arrays(), eqx.is_array)
+
+
+def curve_pipeline(name: str, n: int, precision: str) -> Pipeline:
+    model = chain(n)
+    engine = _engine(name, precision, model)
+    arrays, rest = _split(model)
+    t_end = jnp.asarray(T_MAX)
+
+    def prepare(arrays, times):
+        return engine.prepare(eqx.combine(arrays, rest), t_end)
+
+    def work(curve, arrays, times):
+        return curve.energy(times) - curve.initial_energy()
+
+    times = jnp.linspace(0.0, T_MAX, N_TIMES)
+    return Pipeline((jax.jit(prepare), jax.jit(work)), (arrays, times))
+
+
+def pmax_pipeline(name: str, n: int, precision: str) -> Pipeline:
+    model = chain(n)
+    engine = _engine(name, precision, model)
+    arrays, rest = _split(model)
+    n_grid = grid_points(engine, model, None, T_MAX, None)
+    t_end = jnp.asarray(T_MAX)
+
+    def prepare(arrays):
+        return engine.prepare(eqx.combine(arrays, rest), t_end)
+
+    def figures(curve, arrays):
+        return jnp.stack(maxima(curve, t_end, n_grid)[:2])
+
+    return Pipeline((jax.jit(prepare), jax.jit(figures)), (arrays,))
+
+
+def grad_pipeline(name: str, n: int, precision: str) -> Pipeline:
+    model = chain(n)
+    engine = _engine(name, precision, model, traced=True)
+    n_grid = grid_points(engine, model, None, T_MAX, None)
+    t_end = jnp.asarray(T_MAX)
+
+    def p_max(x):
+        return maxima(engine.prepare(chain(n, x[0], x[1]), t_end), t_end, n_grid)[0]
+
+    return Pipeline((jax.jit(jax.grad(p_max)),), (jnp.array([ALPHA, DM]),))
+
+
+def sweep_pipeline(name: str, n: int, precision: str, batch: int, backend: str) -> Pipeline:
+    engine = engine_class(name)().with_precision(precision)
+    axes = {"alpha": np.linspace(-1.0, 1.0, batch), "dm": np.linspace(0.1, 1.0, batch)}
+    plan = plan_sweep({"n": n, "omega": OMEGA}, axes, grid=False, chunk=batch, method=engine, backend=backend)
+    local = devices.local_devices(backend)
+    used = local[: math.gcd(plan.chunk, len(local))]
+    rows = plan.chunk_rows(0)
+    rows = np.concatenate([rows, np.repeat(rows[-1:], plan.chunk - rows.shape[0], axis=0)])
+    return Pipeline(batch_stages(plan, used), (rows,), sharded=len(used) > 1)
+
+
+def matvec_pipeline(n: int, precision: str) -> Pipeline:
+    battery = _precision.battery_in(chain(n).battery(), precision)
+    dtype = _precision.complex_dtype(precision)
+    psi = np.full(2**n, 2.0 ** (-n / 2), dtype)
+    op = matfree(battery.charging)
+    moved = matvec_bytes(battery.charging, dtype)
+    return Pipeline((jax.jit(lambda op, psi: op(psi)),), (op, psi), moved)
+
+
+def estimate_bytes(
+    workload: str, engine: str, n: int, precision: str, batch: int = 1, n_devices: int = 1
+) -> int:
+    """Peak memory of a workload on one device, estimated before anything is built."""
+    if workload == "matvec":  # psi, H @ psi, the diagonal and XLA's temporaries
+        return 6 * 2**n * _precision.complex_dtype(precision).itemsize
+    per_point = engine_class(engine)().with_precision(precision).memory_bytes(chain(n))
+    if workload == "grad":
+        return GRAD_MEMORY * per_point
+    return math.ceil(batch / n_devices) * per_point
+
+
+# ----------------------------------------------------------------------------------------
+# Timing.
+
+
+def _xla_bytes(compiled) -> int | None:
+    try:
+        m = compiled.memory_analysis()
+    except (AttributeError, NotImplementedError, RuntimeError):
+        return None
+    if m is None:
+        return None
+    used = m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes
+    return int(used - m.alias_size_in_bytes)
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def time_pipeline(pipeline: Pipeline, device, repeats: int, budget_s: float) -> tuple[dict, object]:
+    """Compile every stage apart from running it, run once to warm up, then time repeats.
+
+    Returns (timing fields of a row, the pipeline's output)."""
+    inputs = pipeline.inputs if pipeline.sharded else jax.device_put(pipeline.inputs, device)
+    rss_before = _peak_rss_bytes()
+    compiled, compile_s, peak, out = [], 0.0, [], None
+    for k, stage in enumerate(pipeline.stages):
+        args = inputs if k == 0 else (out, *inputs)
+        start = time.perf_counter()
+        executable = stage.lower(*args).compile()
+        compile_s += time.perf_counter() - start
+        peak.append(_xla_bytes(executable))
+        out = jax.block_until_ready(executable(*args))
+        compiled.append(executable)
+
+    def run():
+        result = compiled[0](*inputs)
+        for executable in compiled[1:]:
+            result = executable(result, *inputs)
+        return jax.block_until_ready(result)
+
+    runs = []
+    while len(runs) < repeats and sum(runs) < budget_s:
+        start = time.perf_counter()
+        out = run()
+        runs.append(time.perf_counter() - start)
+    fields = {
+        "compile_s": compile_s,
+        "run_s": statistics.median(runs),
+        "run_min_s": min(runs),
+        "repeats": len(runs),
+        "peak_bytes": None if None in peak else max(peak),
+        "memory_source": "xla",
+    }
+    fields.update(_device_memory(device, rss_before))
+    return fields, out
+
+
+def _device_memory(device, rss_before: int) -> dict:
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and "peak_bytes_in_use" in stats:
+        return {"device_peak_bytes": int(stats["peak_bytes_in_use"])}
+    return {"rss_growth_bytes": _peak_rss_bytes() - rss_before}
+
+
+def free_bytes(device) -> int:
+    """Memory the device can still allocate (the host's available memory for the CPU)."""
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and "bytes_limit" in stats:
+        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    return _checks.available_memory_bytes()
+
+
+def stream_bandwidth(device, n_bytes: int, repeats: int = 5) -> float:
+    """Bytes per second of x * a + y on float32 arrays of `n_bytes` each (two reads, one
+    write), the best of `repeats`: the bound a streaming kernel such as H @ psi can reach."""
+    x, y = (jax.device_put(np.ones(n_bytes // 4, np.float32), device) for _ in range(2))
+    axpy = jax.jit(lambda x, y: x * np.float32(1.0001) + y).lower(x, y).compile()
+    jax.block_until_ready(axpy(x, y))
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(axpy(x, y))
+        best = min(best, time.perf_counter() - start)
+    return 3 * (n_bytes // 4) * 4 / best
+
+
+def relative_difference(single, double) -> float:
+    """max |single - double| / max |double| over the outputs' leaves."""
+    a = np.concatenate([np.ravel(np.asarray(x, np.float64)) for x in jax.tree_util.tree_leaves(single)])
+    b = np.concatenate([np.ravel(np.asarray(x, np.float64)) for x in jax.tree_util.tree_leaves(double)])
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+# ----------------------------------------------------------------------------------------
+# The run.
+
+
+class _Bench:
+    """Runs every measurement of a config in order, keeping what the skip rule and the
+    single-versus-double errors need."""
+
+    def __init__(self, config: BenchConfig, tick: Callable[[str], None]):
+        self.config = config
+        self.tick = tick
+        self.rows: list[dict] = []
+        self.timed: dict[tuple, list[tuple[int, int, float]]] = {}  # key -> (n, batch, run_s)
+        self.outputs: dict[tuple, object] = {}
+
+    def predicted_s(self, key: tuple, n: int, batch: int, growth: float) -> float | None:
+        """A run time from the nearest smaller size or batch measured under `key`."""
+        done = [(m, b, s) for m, b, s in self.timed.get(key, []) if (m, b) != (n, batch) and m <= n]
+        if not done:
+            return None
+        m, b, s = max(done, key=lambda item: (item[0], item[1]))
+        return s * growth ** (n - m) * max(batch / b, 1.0)
+
+    def measure(self, row: dict, build: Callable[[], Pipeline], device, key: tuple, growth: float) -> None:
+        """Build and time one workload into `row` (or record why it was skipped); keeps its output."""
+        label = f"{row['device']} N={row['n']} {row['engine']} {row['precision']} {row['workload']}"
+        self.tick(label)
+        reason = self.skip_reason(row, device, key, growth)
+        if reason is None:
+            try:
+                pipeline = build()
+            except _checks.ArgumentError as error:
+                reason = f"{error.argument}: {error.reason}"
+        if reason is not None:
+            self.skip(row, reason)
+            return
+        fields, out = time_pipeline(pipeline, device, self.config.repeats, self.config.max_run_s)
+        row.update(fields)
+        row["points_per_s"] = row["batch"] / row["run_s"]
+        if pipeline.matvec_bytes is not None:
+            row["matvec_bytes"] = pipeline.matvec_bytes
+        self.rows.append(row)
+        self.timed.setdefault(key, []).append((row["n"], row["batch"], row["run_s"]))
+        self.outputs[(*key[:-1], row["n"], row["batch"], row["precision"])] = out
+
+    def skip_reason(self, row: dict, device, key: tuple, growth: float) -> str | None:
+        """Why `row` cannot run here: too large for the device, or too slow by prediction."""
+        if row["engine"] != "qutip":
+            try:
+                need = estimate_bytes(
+                    row["workload"], row["engine"], row["n"], row["precision"], row["batch"], row["devices"]
+                )
+            except _checks.ArgumentError as error:
+                return f"{error.argument}: {error.reason}"
+            if need > free_bytes(device):
+                free = _checks.format_bytes(free_bytes(device))
+                return f"needs about {_checks.format_bytes(need)}, {free} free on the device"
+        predicted = self.predicted_s(key, row["n"], row["batch"], growth)
+        if predicted is not None and predicted > self.config.max_run_s:
+            return f"predicted run {predicted:.3g} s > max_run_s {self.config.max_run_s:g} s"
+        return None
+
+    def skip(self, row: dict, reason: str) -> None:
+        row["skipped"] = reason
+        self.rows.append(row)
+
+    def backend(self, backend: str) -> float:
+        local = devices.local_devices(backend)
+        device = local[0]
+        bandwidth = stream_bandwidth(device, self.config.bandwidth_bytes)
+        with jax.default_device(device):
+            for n in self.config.sizes:
+                self.size(backend, device, len(local), n, bandwidth)
+        return bandwidth
+
+    def size(self, backend: str, device, n_devices: int, n: int, bandwidth: float) -> None:
+        base = {"device": backend, "device_kind": device.device_kind, "n": n}
+        for precision in self.config.precisions:
+            row = {**base, "engine": "matfree", "precision": precision, "workload": "matvec", "batch": 1}
+            row["devices"] = 1
+            self.measure(
+                row, lambda p=precision: matvec_pipeline(n, p), device, (backend, "matvec", precision), 2.5
+            )
+            if "run_s" in row:
+                row["matvec_bytes_per_s"] = row["matvec_bytes"] / row["run_s"]
+                row["bandwidth_bytes_per_s"] = bandwidth
+                row["bandwidth_fraction"] = row["matvec_bytes_per_s"] / bandwidth
+        for engine in self.config.engines:
+            self.engine(base, backend, device, n_devices, engine)
+
+    def engine(self, base: dict, backend: str, device, n_devices: int, engine: str) -> None:
+        n = base["n"]
+        builders = {
+            "curve": lambda p: curve_pipeline(engine, n, p),
+            "pmax": lambda p: pmax_pipeline(engine, n, p),
+            "grad": lambda p: grad_pipeline(engine, n, p),
+        }
+        jobs = [(w, 1, builders[w], 1) for w in WORKLOADS]
+        for batch in self.config.batches:
+            jobs.append(
+                ("sweep", batch, lambda p, b=batch: sweep_pipeline(engine, n, p, b, backend), n_devices)
+            )
+        for workload, batch, build, used in jobs:
+            for precision in self.config.precisions:
+                row = {**base, "engine": engine, "precision": precision, "workload": workload, "batch": batch}
+                row["devices"] = used
+                key = (backend, engine, workload, precision)
+                self.measure(row, lambda b=build, p=precision: b(p), device, key, GROWTH[engine])
+                self.compare(row, (backend, engine, workload, n, batch))
+
+    def compare(self, row: dict, where: tuple) -> None:
+        """error_vs_double of a single-precision row whose double run is at hand."""
+        single, double = self.outputs.get((*where, "single")), self.outputs.get((*where, "double"))
+        if row["precision"] == "single" and single is not None and double is not None:
+            row["error_vs_double"] = relative_difference(single, double)
+
+    def qutip(self) -> None:
+        try:
+            import qutip  # noqa: F401  (optional: the bench extra)
+        except ImportError:
+            return
+        for n in self.config.sizes:
+            row = {"device": "cpu", "device_kind": "cpu", "n": n, "engine": "qutip", "precision": "double"}
+            row.update({"workload": "curve", "batch": 1, "devices": 1})
+            self.measure_qutip(row)
+
+    def measure_qutip(self, row: dict) -> None:
+        self.tick(f"QuTiP N={row['n']}")
+        reason = self.skip_reason(row, None, ("qutip",), GROWTH["qutip"])
+        if reason is not None:
+            self.skip(row, reason)
+            return
+        if row["n"] > 20:
+            self.skip(row, "QuTiP's sparse operators beyond N = 20 take minutes to build")
+            return
+        runs = qutip_curve_times(row["n"], self.config.repeats, self.config.max_run_s)
+        row.update({"compile_s": 0.0, "run_s": statistics.median(runs), "run_min_s": min(runs)})
+        row.update({"repeats": len(runs), "points_per_s": 1.0 / statistics.median(runs)})
+        self.rows.append(row)
+        self.timed.setdefault(("qutip",), []).append((row["n"], 1, row["run_s"]))
+
+
+def qutip_curve_times(n: int, repeats: int, budget_s: float) -> list[float]:
+    """Seconds of QuTiP `sesolve` for the curve workload (operators built once, untimed)."""
+    import qutip
+
+    from .interop import to_qutip
+
+    battery = to_qutip(chain(n))
+    times = np.linspace(0.0, T_MAX, N_TIMES)
+    runs = []
+    while len(runs) < repeats and sum(runs) < budget_s:
+        start = time.perf_counter()
+        qutip.sesolve(battery.charging, battery.initial, times, e_ops=[battery.energy], options=QUTIP_OPTIONS)
+        runs.append(time.perf_counter() - start)
+    return runs
+
+
+def machine() -> dict:
+    import jaxlib
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+    }
+
+
+def run_bench(config: BenchConfig, *, progress: Callable[[str], None] | None = None) -> dict:
+    """Run every measurement of `config`; returns the report (JSON-ready).
+
+    Args:
+        config: what to measure.
+        progress: called with a short label before each measurement (a progress bar).
+
+    Returns:
+        {"machine", "devices" (backend -> words), "bandwidth_bytes_per_s" (backend ->
+        bytes/s), "config", "rows": one object per measurement (see the module docstring)}.
+    """
+    bench = _Bench(config, progress or (lambda label: None))
+    bandwidth, described = {}, {}
+    for backend in config.backends:
+        described[backend] = devices.describe(devices.local_devices(backend))
+        bandwidth[backend] = bench.backend(backend)
+    if config.qutip:
+        bench.qutip()
+    return {
+        "machine": machine(),
+        "devices": described,
+        "bandwidth_bytes_per_s": bandwidth,
+        "config": dataclasses.asdict(config),
+        "rows": bench.rows,
+    }
+
+
+def sizes_from(text: str, name: str = "n") -> tuple[int, ...]:
+    """'8:20' (every N), '8:20:4' (a step) or '8,10,12'; ArgumentError(name) otherwise."""
+    try:
+        if ":" in text:
+            parts = [int(x) for x in text.split(":")]
+            if (
+                len(parts) not in (2, 3)
+                or parts[0] < 1
+                or parts[1] < parts[0]
+                or (len(parts) == 3 and parts[2] < 1)
+            ):
+                raise ValueError
+            return tuple(range(parts[0], parts[1] + 1, parts[2] if len(parts) == 3 else 1))
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise _checks.ArgumentError(
+            name, f"expected N, a comma list or start:stop[:step] with 1 <= start <= stop, got {text!r}"
+        ) from None
+
+
+def names_from(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())

@@ -1,0 +1,81 @@
+"""`qbjax bench`: the smoke run writes its JSON rows and figures; bad flags exit 2."""
+
+import json
+
+import pytest
+
+from qbjax import bench
+from qbjax.cli import main
+from qbjax.devices import visible_backends
+
+ROW_KEYS = {"device", "n", "engine", "precision", "batch", "compile_s", "run_s", "workload", "points_per_s"}
+
+
+def test_smoke_run_writes_json_rows_and_pngs(tmp_path, capsys):
+    assert main(["bench", "--smoke", "--json", "--out", str(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == json.loads((tmp_path / "bench.json").read_text())
+    assert report["devices"]["cpu"].startswith("cpu")
+    assert report["bandwidth_bytes_per_s"]["cpu"] > 1e8
+    measured = [row for row in report["rows"] if "skipped" not in row]
+    for row in measured:
+        assert ROW_KEYS <= set(row), row
+        assert row["compile_s"] >= 0 and row["run_s"] > 0
+    kinds = {(row["engine"], row["workload"], row["precision"]) for row in measured}
+    for workload in ("curve", "pmax", "grad", "sweep"):
+        assert {("dense", workload, "double"), ("dense", workload, "single")} <= kinds
+    assert ("qutip", "curve", "double") in kinds  # QuTiP is a test dependency
+    assert {row["batch"] for row in measured if row["workload"] == "sweep"} == {1, 4}
+    for row in measured:
+        if row["engine"] == "dense":
+            assert row["peak_bytes"] > 0 and row["memory_source"] == "xla"
+        if row["precision"] == "single" and row["engine"] == "dense":
+            assert 0 < row["error_vs_double"] < 1e-5
+        if row["workload"] == "matvec":
+            assert 0 < row["bandwidth_fraction"] and row["matvec_bytes"] > 0
+    for name in ("bench_time.png", "bench_throughput.png"):
+        png = (tmp_path / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+def test_sizes_too_slow_or_too_large_are_skipped_with_the_reason():
+    config = bench.BenchConfig(
+        sizes=(4, 5, 30),
+        engines=("dense",),
+        batches=(),
+        precisions=("double",),
+        repeats=1,
+        max_run_s=1e-9,
+        qutip=False,
+    )
+    rows = bench.run_bench(config)["rows"]
+    assert len(rows) == config.n_measurements() == 3 * 4
+    by_size = {n: [row for row in rows if row["n"] == n] for n in (4, 5, 30)}
+    assert all("run_s" in row for row in by_size[4])
+    assert all(row["skipped"].startswith("predicted run") for row in by_size[5])
+    assert all("free on the device" in row["skipped"] for row in by_size[30])
+
+
+@pytest.mark.parametrize(
+    ("flags", "argument"),
+    [
+        (["--n", "12:8"], "--n"),
+        (["--n", "eight"], "--n"),
+        (["--engines", "dense,magic"], "--engines"),
+        (["--precision", "half"], "--precision"),
+        (["--batch", "0"], "--batch"),
+        (["--batch", "1,x"], "--batch"),
+        (["--devices", "abacus"], "--devices"),
+        (["--max-run-s", "0"], "--max-run-s"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(flags, argument, tmp_path, capsys):
+    assert main(["bench", *flags, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"argument {argument}:" in err[0]
+
+
+@pytest.mark.skipif("gpu" in visible_backends(), reason="a GPU is visible here")
+def test_missing_gpu_backend_is_refused(tmp_path, capsys):
+    assert main(["bench", "--devices", "gpu", "--smoke", "--out", str(tmp_path)]) == 2
+    assert "argument --devices: no gpu backend is visible" in capsys.readouterr().err
