@@ -25,8 +25,8 @@ def _style(engine: str, precision: str, marker: str) -> dict:
     return {"color": _COLORS.get(engine, "C3"), "marker": marker, "linestyle": dashes, "ms": 4}
 
 
-def _log_axes(ax, ticks, xlabel: str, ylabel: str) -> None:
-    """Log-log axes with the measured x values as plain tick labels."""
+def _log_axes(ax, ticks, xlabel: str, ylabel: str, legend: dict | None = None) -> None:
+    """Log-log axes with the measured x values as plain tick labels; `legend`: its placement."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
@@ -36,7 +36,7 @@ def _log_axes(ax, ticks, xlabel: str, ylabel: str) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="x-small")
+        ax.legend(fontsize="x-small", **(legend or {}))
 
 
 def _pyplot():
@@ -72,7 +72,7 @@ def plot_throughput(rows, path: Path) -> None:
     """Sweep points per second against the chunk's batch size, one line per device, engine,
     precision and N (the marker tells N)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
     lines = _series(rows, "sweep", "batch", "points_per_s", ("device", "engine", "precision", "n"))
     sizes = sorted({key[-1] for key in lines})
     ticks = []
@@ -82,6 +82,7 @@ def plot_throughput(rows, path: Path) -> None:
         style = _style(engine, precision, _SIZE_MARKERS[sizes.index(n) % len(_SIZE_MARKERS)])
         ax.plot(batches, rates, label=f"{device} {engine} {precision} N={n}", **style)
     ax.set_title("qbjax bench: sweep throughput against batch size", fontsize="medium")
-    _log_axes(ax, ticks, "batch (points per sweep chunk)", "points per second")
+    outside = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
+    _log_axes(ax, ticks, "batch (points per sweep chunk)", "points per second", outside)
     fig.savefig(path, dpi=110)
     plt.close(fig)
