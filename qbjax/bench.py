@@ -50,7 +50,7 @@ from .engines import engine_class
 from .engines.base import spectrum_over
 from .models import SpinChain
 from .propagate.matfree import matfree, matvec_bytes
-from .sweep import batch_stages, plan_sweep
+from .sweep import batch_stages, chunk_devices, plan_sweep
 
 OMEGA, ALPHA, DM = 4.0, 0.5, 0.5
 T_MAX = 2 * math.pi / OMEGA
@@ -198,8 +198,7 @@ def sweep_pipeline(name: str, n: int, precision: str, batch: int, backend: str) 
     engine = engine_class(name)().with_precision(precision)
     axes = {"alpha": np.linspace(-1.0, 1.0, batch), "dm": np.linspace(0.1, 1.0, batch)}
     plan = plan_sweep({"n": n, "omega": OMEGA}, axes, grid=False, chunk=batch, method=engine, backend=backend)
-    local = devices.local_devices(backend)
-    used = local[: math.gcd(plan.chunk, len(local))]
+    used = chunk_devices(plan)
     rows = plan.chunk_rows(0)
     rows = np.concatenate([rows, np.repeat(rows[-1:], plan.chunk - rows.shape[0], axis=0)])
     # compared on P_max: T_W may jump between two nearly equal peaks of W, whatever the precision
@@ -427,9 +426,9 @@ class _Bench:
         }
         jobs = [(w, 1, builders[w], 1) for w in WORKLOADS]
         for batch in self.config.batches:
-            jobs.append(
-                ("sweep", batch, lambda p, b=batch: sweep_pipeline(engine, n, p, b, backend), n_devices)
-            )
+            # plan_sweep rounds the chunk up to a multiple of the devices (`chunk_devices`)
+            used = n_devices if engine_class(engine).shardable else 1
+            jobs.append(("sweep", batch, lambda p, b=batch: sweep_pipeline(engine, n, p, b, backend), used))
         for workload, batch, build, used in jobs:
             for precision in self.config.precisions:
                 row = {**base, "engine": engine, "precision": precision, "workload": workload, "batch": batch}

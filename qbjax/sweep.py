@@ -237,6 +237,8 @@ def plan_sweep(
             n_grid = grid_size((hi - lo) * float(np.max(rows[:, -1])), 1.0)
     else:
         devices = 1  # points run one at a time, each exactly as `charge` runs it
+    if not engine.shardable:
+        devices = 1
     n_devices = devices or len(_devices.local_devices(backend))
     chunk = _chunk(engine, first, rows.shape[0], chunk, n_devices)
     return SweepPlan(
@@ -310,6 +312,15 @@ def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_de
             f"{_checks.format_bytes(_checks.available_memory_bytes())} available: give a smaller chunk",
         )
     return math.ceil(chunk / n_devices) * n_devices
+
+
+def chunk_devices(plan: SweepPlan) -> list:
+    """The local devices a chunk is split over: as many as divide the chunk, or one for
+    engines that run point by point or are not `shardable`."""
+    local = _devices.local_devices(plan.backend)
+    if not (plan.engine.batchable and plan.engine.shardable):
+        return local[:1]
+    return local[: math.gcd(plan.chunk, len(local))]
 
 
 def _batch_function(plan: SweepPlan, devices: Sequence):
@@ -390,8 +401,7 @@ def run_sweep(plan: SweepPlan, out=None, *, progress: bool | None = None) -> Swe
     """
     from tqdm import tqdm
 
-    local = _devices.local_devices(plan.backend)
-    devices = local[: math.gcd(plan.chunk, len(local))]
+    devices = chunk_devices(plan)
     if out is None and jax.process_count() > 1:
         raise _checks.ArgumentError("out", "a sweep over several processes needs a shared output folder")
     store = sweep_store.open_store(out, plan.describe(), QUANTITIES) if out is not None else None

@@ -18,7 +18,8 @@ whole batch. Each engine declares what it supports: `batchable` (a batch of poin
 best as one `vmap` of `prepare` over the battery's coefficients, else point by point),
 `differentiable` (gradients flow through the curve), `traced_window` (t_end may be a
 tracer); `require` raises an error that says which capability is missing. `precisions`
-lists the floating-point precisions the engine runs in (`qbjax.precision`);
+lists the floating-point precisions the engine runs in (`qbjax.precision`), `shardable`
+whether a sweep may split a chunk over several devices;
 `with_precision` returns the engine set to one of them, or refuses naming `precision`.
 """
 
@@ -148,6 +149,8 @@ class AbstractEngine(eqx.Module):
     batchable: ClassVar[bool] = True
     differentiable: ClassVar[bool] = True
     traced_window: ClassVar[bool] = True
+    # a sweep may shard a chunk over several devices (else the chunk runs on one)
+    shardable: ClassVar[bool] = True
     precisions: ClassVar[tuple[str, ...]] = ("double",)
 
     @property

@@ -78,6 +78,9 @@ class Krylov(AbstractEngine):
     name = "krylov"
     traced_window = False  # the window's end fixes the number of blocks
     precisions = ("double", "single")
+    # Sharded over two (forced) CPU devices, the compiled march never returns (XLA CPU,
+    # jax 0.10.2; Chebyshev and dense give the one-device numbers): chunks run on one device.
+    shardable = False
     krylov_dim: int = eqx.field(static=True, default=DEFAULT_KRYLOV_DIM)
     tol: float | None = eqx.field(static=True, default=None)
     dtype: object = eqx.field(static=True, default=None)
