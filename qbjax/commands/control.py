@@ -61,8 +61,9 @@ def run(args) -> int:
 
     model = {key: value for key, value in model_kwargs(args).items() if key != "omega"}
     window = _window(args)
+    chain = SpinChain.of(model)
     result = control(
-        SpinChain.of(model),
+        chain,
         omega_max=args.omega_max,
         segments=args.segments,
         t=window,
@@ -75,7 +76,7 @@ def run(args) -> int:
     )
     report = _report(model, args, result)
     if args.plot:
-        report["plot"] = _plot(SpinChain.of(model), result, args)
+        report["plot"] = _plot(chain, result, args)
     print(json.dumps(report) if args.json else _table(report))
     return 0
 
