@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .terms import PauliSum, pauli_masks
+from .terms import PauliSum, sparse
 
 # Above this many spins the sparse matrix (terms x 2^N entries) gives way to Chebyshev steps.
 SPARSE_SITES = 16
@@ -33,20 +33,6 @@ def spread(matrix_apply, psi) -> float:
     h_psi = matrix_apply(psi)
     mean = float(np.real(np.vdot(psi, h_psi)))
     return float(np.sqrt(max(float(np.real(np.vdot(h_psi, h_psi))) - mean**2, 0.0)))
-
-
-def sparse(h: PauliSum):
-    """H as a SciPy CSR matrix from its terms (NumPy only: no compilation)."""
-    from scipy.sparse import csr_matrix
-
-    from .terms import _sign_table
-
-    d = h.dimension
-    states = np.arange(d)
-    rows = states[None, :] ^ pauli_masks(h.n_sites, h.terms).flip[:, None]
-    values = np.asarray(h.coeffs)[:, None] * _sign_table(h.n_sites, h.terms)
-    cols = np.broadcast_to(states, rows.shape)
-    return csr_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=(d, d))
 
 
 def constant_drive_bound(charging: PauliSum, psi0, t: float, work: float) -> float:

@@ -151,17 +151,31 @@ def _signed_values(h: PauliSum) -> Array:
     return h.coeffs.astype(dtype)[:, None] * jnp.asarray(signs, dtype)
 
 
+def _entries(h: PauliSum) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols), each (K, 2^N): term k sends basis state s (a column) to s XOR flip_k."""
+    states = np.arange(h.dimension)
+    rows = states[None, :] ^ pauli_masks(h.n_sites, h.terms).flip[:, None]
+    return rows, np.broadcast_to(states, rows.shape)
+
+
 def dense(h: PauliSum) -> Array:
     """The (2^N, 2^N) matrix of H; real dtype when no term has an odd number of Y's.
 
     Built by one scatter-add: term k sends basis state s to s XOR flip_k.
     """
     d = h.dimension
-    states = np.arange(d)
-    rows = states[None, :] ^ pauli_masks(h.n_sites, h.terms).flip[:, None]
-    cols = np.broadcast_to(states, rows.shape)
+    rows, cols = _entries(h)
     values = _signed_values(h)
     return jnp.zeros((d, d), values.dtype).at[rows, cols].add(values)
+
+
+def sparse(h: PauliSum):
+    """H as a SciPy CSR matrix (NumPy only: no compilation); concrete coefficients."""
+    from scipy.sparse import csr_matrix
+
+    rows, cols = _entries(h)
+    values = np.asarray(h.coeffs)[:, None] * _sign_table(h.n_sites, h.terms)
+    return csr_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=(h.dimension, h.dimension))
 
 
 def apply(h: PauliSum, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
