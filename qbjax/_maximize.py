@@ -5,15 +5,16 @@ sqrt(machine epsilon) ~ 1e-8, because f is flat there. Working on f'(t) (from
 `jax.jvp`) resolves a simple root of f' to machine precision, so the argmax comes out
 accurate to far better than 1e-9 relative: a few bisection steps on the sign of f'
 shrink the grid's bracket into Newton's basin, then safeguarded Newton steps on f' = 0
-(f'' from a second `jvp`) converge quadratically, staying inside the bracket. Everything
-has a fixed length (top-k candidates, fixed step counts), so it runs under `jit` and
-`vmap`.
+(f'' from the curve's closed form, else a second `jvp`) converge quadratically, staying
+inside the bracket. The searches for P_max and W_max run as one batch of candidates, so
+each step evaluates the curve once. Everything has a fixed length (top-k candidates,
+fixed step counts), so it runs under `jit` and `vmap`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -33,59 +34,91 @@ N_BISECTIONS = 6
 N_NEWTON = 5
 
 
-def argmax_refined(
-    f: Callable[[Float[Array, " k"]], Float[Array, " k"]],
-    grid: Float[Array, " n"],
-    values: Float[Array, " n"],
-) -> Float[Array, ""]:
-    """The argmax of f over (0, grid[-1]], starting from samples `values = f(grid)`.
+def energy_derivatives(curve, times: Float[Array, " k"]) -> tuple[Array, Array, Array]:
+    """(E, dE/dt, d2E/dt2) of `curve.energy` at a vector of times.
 
-    Args:
-        f: elementwise function of a vector of times (f(t)[i] depends on t[i] only).
-        grid: increasing sample times, grid[0] > 0; grid[-1] is the end of the window.
-        values: f on the grid.
-
-    Returns:
-        The refined argmax, with no gradient (use the envelope theorem: evaluate f there).
+    Curves with closed-form time derivatives provide `energy_derivatives` (one pass, a far
+    smaller program); otherwise forward mode differentiates `energy` twice.
     """
-    grid, values = jax.lax.stop_gradient((grid, values))
+    own = getattr(curve, "energy_derivatives", None)
+    if own is not None:
+        return own(times)
+
+    def value_and_slope(t):
+        return jax.jvp(curve.energy, (t,), (jnp.ones_like(t),))
+
+    (energy, slope), (_, curvature) = jax.jvp(value_and_slope, (times,), (jnp.ones_like(times),))
+    return energy, slope, curvature
+
+
+def _brackets(grid, values, k: int):
+    """The k highest grid peaks of `values`: (peak index, bracket start, bracket end)."""
     n = grid.shape[0]
     below = jnp.full((1,), -jnp.inf, values.dtype)
     padded = jnp.concatenate([below, values, below])
     is_peak = (values >= padded[:-2]) & (values >= padded[2:])
-    k = min(N_CANDIDATES, n)
     _, peaks = jax.lax.top_k(jnp.where(is_peak, values, -jnp.inf), k)
     lo = jnp.where(peaks > 0, grid[jnp.maximum(peaks - 1, 0)], 0.0)
-    hi = grid[jnp.minimum(peaks + 1, n - 1)]
+    return peaks, lo, grid[jnp.minimum(peaks + 1, n - 1)]
 
-    def slope(t):
-        return jax.jvp(f, (t,), (jnp.ones_like(t),))[1]
 
-    def bisect(bracket, _):
-        lo, hi = bracket
-        mid = 0.5 * (lo + hi)
-        rising = slope(mid) > 0
-        return (jnp.where(rising, mid, lo), jnp.where(rising, hi, mid)), None
+def refined_argmaxes(curve, grid: Float[Array, " n"], work: Float[Array, " n"], e0) -> tuple[Array, Array]:
+    """(T*, T_W): the argmaxes of P = W/t and of W over (0, grid[-1]], W = <H0>_t - e0.
 
-    def newton(state, _):
+    Both searches run as one batch of candidates (the N_CANDIDATES highest grid peaks of
+    each), so every step evaluates the curve once. No gradient (envelope theorem: the
+    caller evaluates W at the returned times).
+    """
+    curve, grid, work, e0 = jax.lax.stop_gradient((curve, grid, work, e0))
+    n = grid.shape[0]
+    k = min(N_CANDIDATES, n)
+    power = work / grid
+    peaks_p, lo_p, hi_p = _brackets(grid, power, k)
+    peaks_w, lo_w, hi_w = _brackets(grid, work, k)
+    is_power = jnp.arange(2 * k) < k
+    tiny = grid[0] * jnp.finfo(grid.dtype).eps
+
+    def objective(t, power_mode):
+        """(f, f', f'') of P (power_mode) or W at t, from W and its derivatives."""
+        t = jnp.maximum(t, tiny)
+        w, w1, w2 = energy_derivatives(curve, t)
+        w = w - e0
+        p = w / t
+        p1 = (w1 - p) / t
+        p2 = (w2 - 2.0 * p1) / t
+        pick = functools.partial(jnp.where, power_mode)
+        return pick(p, w), pick(p1, w1), pick(p2, w2)
+
+    def step(state, i):
+        # bisection on the sign of f' for N_BISECTIONS steps, then safeguarded Newton on f' = 0
         t, lo, hi = state
-        d1, d2 = jax.jvp(slope, (t,), (jnp.ones_like(t),))
-        # the bracket keeps the sign change of f' from + to -
-        rising = d1 > 0
+        _, d1, d2 = objective(t, is_power)
+        rising = d1 > 0  # the bracket keeps the sign change of f' from + to -
         lo, hi = jnp.where(rising, t, lo), jnp.where(rising, hi, t)
-        step = t - d1 / jnp.where(d2 < 0, d2, -1.0)
-        inside = (d2 < 0) & (step >= lo) & (step <= hi)  # closed: a converged step stays
-        return (jnp.where(inside, step, 0.5 * (lo + hi)), lo, hi), None
+        newton = t - d1 / jnp.where(d2 < 0, d2, -1.0)
+        # closed bracket: a converged step stays
+        use_newton = (i >= N_BISECTIONS) & (d2 < 0) & (newton >= lo) & (newton <= hi)
+        return (jnp.where(use_newton, newton, 0.5 * (lo + hi)), lo, hi), None
 
-    (lo, hi), _ = jax.lax.scan(bisect, (lo, hi), None, length=N_BISECTIONS)
-    (refined, _, _), _ = jax.lax.scan(newton, (0.5 * (lo + hi), lo, hi), None, length=N_NEWTON)
-    # A peak at the window's end with f still rising is a boundary maximum.
-    end_rising = slope(grid[-1:])[0] > 0
-    refined = jnp.where((peaks == n - 1) & end_rising, grid[-1], refined)
-    # Keep the best of the refined points and the best grid point: never worse than the grid.
-    times = jnp.concatenate([refined, grid[jnp.argmax(values)][None]])
-    scores = jnp.concatenate([f(refined), jnp.max(values)[None]])
-    return jax.lax.stop_gradient(times[jnp.argmax(scores)])
+    lo, hi = jnp.concatenate([lo_p, lo_w]), jnp.concatenate([hi_p, hi_w])
+    steps = jnp.arange(N_BISECTIONS + N_NEWTON)
+    (refined, _, _), _ = jax.lax.scan(step, (0.5 * (lo + hi), lo, hi), steps)
+    # one evaluation: the refined points' values and the slope at the window's end
+    values, slopes, _ = objective(
+        jnp.concatenate([refined, jnp.full_like(refined, grid[-1])]), jnp.tile(is_power, 2)
+    )
+    # a peak at the window's end with f still rising is a boundary maximum
+    at_end = (jnp.concatenate([peaks_p, peaks_w]) == n - 1) & (slopes[2 * k :] > 0)
+    refined = jnp.where(at_end, grid[-1], refined)
+    values = jnp.where(at_end, jnp.where(is_power, power[-1], work[-1]), values[: 2 * k])
+    return _best(refined[:k], values[:k], grid, power), _best(refined[k:], values[k:], grid, work)
+
+
+def _best(refined, values, grid, grid_values) -> Array:
+    """The best of the refined points and the best grid point: never worse than the grid."""
+    times = jnp.concatenate([refined, grid[jnp.argmax(grid_values)][None]])
+    scores = jnp.concatenate([values, jnp.max(grid_values)[None]])
+    return times[jnp.argmax(scores)]
 
 
 def grid_size(bandwidth: float, t_max: float) -> int:
@@ -137,12 +170,7 @@ def window_maxima(curve, e0, t_max, n_grid: int, dtype, *, search=None):
     # t_end * (k / n): the last point is exactly t_end (k/n = 1), which boundary detection relies on
     grid = t_end * (jnp.arange(1, n_grid + 1, dtype=dtype) / n_grid)
     work_grid = frozen.energy(grid) - e0_frozen
-
-    def work_fn(t):
-        return frozen.energy(t) - e0_frozen
-
-    t_power = argmax_refined(lambda t: work_fn(t) / t, grid, work_grid / grid)
-    t_work = argmax_refined(work_fn, grid, work_grid)
+    t_power, t_work = refined_argmaxes(frozen, grid, work_grid, e0_frozen)
     t_power = jnp.where(t_power == t_end, t_max, t_power)
     t_work = jnp.where(t_work == t_end, t_max, t_work)
     work = curve.energy(jnp.stack([t_power, t_work])) - e0

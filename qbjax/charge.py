@@ -157,7 +157,9 @@ def grid_points(engine: AbstractEngine, model, curve: Curve | None, t_max, n_gri
         return check_grid(n_grid)
     if _checks.is_traced((model, t_max)):
         return GRID_WHEN_TRACED
-    bandwidth = curve.bandwidth() if curve is not None else engine.bandwidth_hint()
+    bandwidth = curve.bandwidth() if curve is not None else None
+    if bandwidth is None:
+        bandwidth = engine.bandwidth_hint()
     if bandwidth is None:
         bandwidth = float(engine.frequency_bound(model))
     return grid_size(bandwidth, float(t_max))
@@ -220,10 +222,9 @@ def resolve(method, model, *, precision: str | None = None) -> tuple[AbstractEng
 
 def _exportable(engine: AbstractEngine, model, inputs) -> bool:
     """Whether `program_cache` can serve this charge: the CLI turned it on, the inputs are
-    concrete, and the engine prepares by the default compiled path (no NumPy stage)."""
-    default_path = type(engine).prepare_concrete is AbstractEngine.prepare_concrete
+    concrete, and the engine prepares by one compiled program (no NumPy stage)."""
     concrete = not _checks.is_traced((model, inputs))
-    return program_cache.enabled() and default_path and concrete and isinstance(model, SpinChain)
+    return program_cache.enabled() and engine.compiled_prepare and concrete and isinstance(model, SpinChain)
 
 
 def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeResult | None:

@@ -36,6 +36,7 @@ from jaxtyping import Array, Float
 
 from .. import precision as _precision
 from .._checks import ArgumentError
+from .._maximize import energy_derivatives
 from ..models import as_battery
 from ..propagate.chebyshev import spectral_bounds
 from ..terms import norm_bound
@@ -116,6 +117,10 @@ class CastCurve(Curve):
     def energy(self, times):
         return self.inner.energy(times.astype(self.dtype)).astype(times.dtype)
 
+    def energy_derivatives(self, times):
+        values = energy_derivatives(self.inner, times.astype(self.dtype))
+        return tuple(v.astype(times.dtype) for v in values)
+
     def initial_energy(self):
         return self.inner.initial_energy().astype(jnp.result_type(float))
 
@@ -152,6 +157,9 @@ class AbstractEngine(eqx.Module):
     # a sweep may shard a chunk over several devices (else the chunk runs on one)
     shardable: ClassVar[bool] = True
     precisions: ClassVar[tuple[str, ...]] = ("double",)
+    # `prepare_concrete` is one compiled program of `prepare` (no NumPy or SciPy stage), so
+    # the CLI's `program_cache` may store it
+    compiled_prepare: ClassVar[bool] = True
 
     @property
     def precision(self) -> str:

@@ -35,10 +35,12 @@ DEFAULT_TOL_SINGLE = 1e-5
 class ChebyshevEnergyCurve(Curve):
     curve: ChebyshevCurve
     energy_h: PauliSum
-    fastest: float | None = eqx.field(static=True)
 
     def energy(self, times):
         return self.curve.energy(times)
+
+    def energy_derivatives(self, times):
+        return self.curve.energy_derivatives(times)
 
     def initial_energy(self):
         return self.curve.energy(jnp.zeros((1,), self.curve.radius.dtype))[0]
@@ -48,9 +50,6 @@ class ChebyshevEnergyCurve(Curve):
 
     def error_estimate(self):
         return self.curve.error_estimate
-
-    def bandwidth(self):
-        return self.fastest
 
     def speed_limit(self, t):
         return self.curve.initial_overlap(t), self.curve.spread
@@ -106,11 +105,26 @@ class Chebyshev(AbstractEngine):
     def prepare(self, model, t_end) -> Curve:
         if self.degree is None:
             raise _checks.ArgumentError("method", "a Chebyshev engine must be planned (engine.plan) first")
+        return self._prepare(model, t_end, self.center, self.radius)
+
+    def prepare_concrete(self, model, t_end, *, ergotropy: bool = True) -> Curve:
+        # the interval enters as numbers, so every model with the same degree and segments
+        # (and term structure) shares one compiled program
+        del ergotropy
+        if self.degree is None:
+            raise _checks.ArgumentError("method", "a Chebyshev engine must be planned (engine.plan) first")
+        shape = dataclasses.replace(self, center=None, radius=None)
+        real = _precision.real_dtype(self.precision)
+        return _prepare_planned(
+            shape, model, t_end, np.asarray(self.center, real), np.asarray(self.radius, real)
+        )
+
+    def _prepare(self, model, t_end, center, radius) -> Curve:
         battery = as_battery(model)
         if self.precision == "single":
             battery = _precision.battery_in(battery, "single")
         psi0 = battery.initial_state().astype(self.dtype)
-        bounds = (self.center - self.radius, self.center + self.radius)
+        bounds = (center - radius, center + radius)
         curve = chebyshev_curve(
             battery.charging,
             battery.energy,
@@ -121,8 +135,7 @@ class Chebyshev(AbstractEngine):
             segments=self.segments,
             keep_state=False,
         )
-        curve = ChebyshevEnergyCurve(curve, battery.energy, self.bandwidth_hint())
-        return in_caller_precision(curve, self.precision)
+        return in_caller_precision(ChebyshevEnergyCurve(curve, battery.energy), self.precision)
 
     def bandwidth_hint(self) -> float | None:
         # frequencies of W(t) are eigenvalue differences: at most the interval's width
@@ -131,3 +144,8 @@ class Chebyshev(AbstractEngine):
     def memory_bytes(self, model) -> int:
         _, dtype = self._options()
         return PEAK_VECTORS * dtype.itemsize * 2**model.n_sites
+
+
+@eqx.filter_jit
+def _prepare_planned(engine: Chebyshev, model, t_end, center, radius) -> Curve:
+    return engine._prepare(model, t_end, center, radius)

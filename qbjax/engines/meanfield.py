@@ -64,6 +64,7 @@ class MeanField(AbstractEngine):
     """
 
     name = "meanfield"
+    compiled_prepare = False  # prepared by NumPy/SciPy stages
     batchable = False  # the classical ground energy comes from SciPy, one point at a time
     max_steps: int = eqx.field(static=True, default=2**16)
 

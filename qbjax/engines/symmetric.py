@@ -130,6 +130,7 @@ class Symmetric(AbstractEngine):
     """The exact J = N/2 Dicke subspace of permutation-symmetric chains."""
 
     name = "symmetric"
+    compiled_prepare = False  # prepared by NumPy/SciPy stages
     # A batch runs point by point on the reduced (SciPy) curve: traced, every point would
     # carry all N + 1 eigenstates and a grid for the full spectral width, ~N^2 times more work.
     batchable = False

@@ -56,8 +56,10 @@ DEFAULT_TOL = 1e-12
 MAX_SEGMENT_ARG = 30.0
 # Up to this many segments <H0>(t) multiplies b(t) with all segments' matrices (one GEMM).
 _GEMM_SEGMENTS = 24
-# Vectors multiplied by H0 together when building a Gram matrix (one matrix product each).
+# Vectors multiplied by H0 together when building a Gram matrix (one matrix product each);
+# up to 2^10 amplitudes all K + 1 at once (a few MiB; batches of 16 took 40% longer at N = 8).
 _GRAM_BATCH = 16
+_GRAM_WHOLE_MAX_DIM = 2**10
 # Bessel orders beyond K summed explicitly by the a-posteriori tail; the rest is bounded.
 _TAIL_EXTRA = 32
 # Relative and absolute widening of [lo, hi]: the spectrum of H~ stays strictly inside [-1, 1].
@@ -196,51 +198,44 @@ def miller_start(k_max: int, x_max: float) -> int:
     return int(max(k_max, math.ceil(x_max + 12.0 * x_max ** (1.0 / 3.0)))) + 20
 
 
-def _miller(x: Float[Array, ""], k_max: int, start: int) -> Float[Array, " K"]:
-    """J_0..J_{k_max}(x) for x > 0: f_{k-1} = (2k/x) f_k - f_{k+1} from f_{M+1} = 0, f_M = 1.
+def _miller(x: Float[Array, " T"], k_max: int, start: int) -> Float[Array, "T K"]:
+    """J_0..J_{k_max}(x) for x >= 0 by Miller's backward recurrence in ratio form.
 
-    The recurrence grows like 1/J_k, so whenever |f| passes BIG = 2^(maxexp/3) both carried
-    values are divided by BIG and a counter is stepped; each output is later multiplied by
-    BIG^-(counter at the end - its counter), and underflows harmlessly when negligible.
-    Normalisation by J_0^2 + 2 sum J_k^2 = 1 (positive terms: no cancellation), with the
-    sign from J_0 + 2 sum J_2k = 1.
+    f_{k-1} = (2k/x) f_k - f_{k+1} from f_{M+1} = 0, carried as q_k = f_{k+1}/f_k:
+    q_{k-1} = 1 / (2k/x - q_k) never overflows (no rescaling). Normalisation by
+    J_0^2 + 2 sum J_k^2 = 1 and the sign from J_0 + 2 sum J_2k = 1 use the sums relative to
+    f_k carried down with it: s_{k-1} = 1 + s_k q_{k-1}^2, e_{k-1} = [k-1 even] + e_k q_{k-1}.
+    Then J_k = J_0 q_0 ... q_{k-1}. At x = 0 every q is 0: J_0 = 1, the rest 0.
     """
-    finfo = jnp.finfo(x.dtype)
-    log2_big = float(finfo.maxexp // 3)
-    big = 2.0**log2_big
-    # below this floor 2k/x would overflow after one rescale; there J_k(x) = (x/2)^k / k!
-    # to relative O(floor^2), so the values at the floor are scaled by (x/floor)^k
-    floor = 4.0 * start / big
-    ratio = jnp.minimum(x / floor, 1.0)
-    x = jnp.maximum(x, floor)
+    two_over_x = 2.0 / x
+    eps = jnp.finfo(x.dtype).eps
 
-    def step(carry, k):
-        f_next, f, count = carry
-        f_prev = (2.0 * k / x) * f - f_next
-        over = jnp.abs(f_prev) > big
-        scale = jnp.where(over, 1.0 / big, 1.0).astype(x.dtype)
-        count = count + over.astype(jnp.int32)
-        return (f * scale, f_prev * scale, count), (f_prev * scale, count)
+    def down(carry, k):
+        q, s, e = carry
+        r = k * two_over_x - q
+        q = 1.0 / jnp.where(r == 0, eps * k * two_over_x, r)  # an exact 0 only by rounding
+        even = (k % 2 == 1).astype(x.dtype)  # order k - 1 is even
+        return (q, 1.0 + s * q * q, even + e * q), q
 
-    orders = jnp.arange(start, 0, -1).astype(x.dtype)
-    init = (jnp.zeros((), x.dtype), jnp.ones((), x.dtype), jnp.zeros((), jnp.int32))
-    # unrolled: each step is a handful of flops on a batch of arguments, loop overhead dominates
-    (_, _, final), (f, count) = jax.lax.scan(step, init, orders, unroll=8)
-    f, count = f[::-1], count[::-1]  # f_0 .. f_{M-1}
-    f = f * jnp.exp2(-log2_big * (final - count).astype(x.dtype))
-    linear = f[0] + 2.0 * jnp.sum(f[2::2])
-    squares = f[0] ** 2 + 2.0 * jnp.sum(f[1:] ** 2)
-    orders_up = jnp.arange(k_max + 1).astype(x.dtype)
-    return (f * (jnp.sign(linear) / jnp.sqrt(squares)))[: k_max + 1] * ratio**orders_up
+    init = (jnp.zeros_like(x), jnp.ones_like(x), jnp.full_like(x, float(start % 2 == 0)))
+    carry, _ = jax.lax.scan(down, init, jnp.arange(start, k_max, -1).astype(x.dtype))
+    (_, s, e), q = jax.lax.scan(down, carry, jnp.arange(k_max, 0, -1).astype(x.dtype))
+    j0 = jnp.sign(2.0 * e - 1.0) / jnp.sqrt(2.0 * s - 1.0)
+
+    def up(j, q_k):
+        j = j * q_k
+        return j, j
+
+    _, rest = jax.lax.scan(up, j0, q[::-1])  # q[::-1]: q_0 .. q_{K-1}
+    return jnp.concatenate([j0[None], rest]).T
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
-def _bessel(x: Float[Array, ""], k_max: int, start: int) -> Float[Array, " K"]:
-    """J_0..J_{k_max}(x) for a scalar x of either sign (J_k(-x) = (-1)^k J_k(x))."""
+def _bessel(x: Float[Array, " T"], k_max: int, start: int) -> Float[Array, "T K"]:
+    """J_0..J_{k_max}(x) for a vector x of either sign (J_k(-x) = (-1)^k J_k(x))."""
     values = _miller(jnp.abs(x), k_max, start)
-    parity = jnp.where((x < 0) & (jnp.arange(k_max + 1) % 2 == 1), -1.0, 1.0).astype(x.dtype)
-    at_zero = jnp.zeros((k_max + 1,), x.dtype).at[0].set(1.0)
-    return jnp.where(x == 0, at_zero, values * parity)
+    odd = jnp.arange(k_max + 1) % 2 == 1
+    return jnp.where((x[:, None] < 0) & odd, -values, values)
 
 
 @_bessel.defjvp
@@ -249,8 +244,8 @@ def _bessel_jvp(k_max, start, primals, tangents):
     # Calling _bessel itself keeps higher derivatives on the same rule.
     (x,), (dx,) = primals, tangents
     full = _bessel(x, k_max + 1, max(start, k_max + 21))
-    lower = jnp.concatenate([-full[1:2], full[:k_max]])
-    return full[: k_max + 1], 0.5 * (lower - full[1:]) * dx
+    lower = jnp.concatenate([-full[:, 1:2], full[:, :k_max]], axis=1)
+    return full[:, : k_max + 1], 0.5 * (lower - full[:, 1:]) * dx[:, None]
 
 
 @functools.partial(jax.jit, static_argnames=("k_max", "x_max"))
@@ -276,8 +271,7 @@ def bessel_j(x, k_max: int, *, x_max: float | None = None) -> Float[Array, "... 
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
     start = miller_start(k_max, float(k_max if x_max is None else x_max))
-    flat = jax.vmap(lambda v: _bessel(v, k_max, start))(x.reshape(-1))
-    return flat.reshape((*x.shape, k_max + 1))
+    return _bessel(x.reshape(-1), k_max, start).reshape((*x.shape, k_max + 1))
 
 
 # ----------------------------------------------------------------------------------------
@@ -475,11 +469,13 @@ def chebyshev_propagate(
 def folded_gram(op_h0, phis: Complex[Array, "K1 d"]) -> Float[Array, "K1 K1"]:
     """B = Re(D^* G D), G_kl = <phi_k|H0|phi_l>, D = diag((-i)^k): <H0> = b^T B b for real b.
 
-    H0 is applied to `_GRAM_BATCH` vectors at a time, each batch contracted with all phi_k
-    as one matrix product (reads the phis once per batch, bounds memory).
+    H0 is applied to `_GRAM_BATCH` vectors at a time (all of them for small states), each
+    batch contracted with all phi_k as one matrix product (reads the phis once per batch,
+    bounds memory).
     """
     bras = phis.conj()
-    rows = jax.lax.map(lambda v: bras @ op_h0(v), phis, batch_size=_GRAM_BATCH)  # rows[l, k] = G_kl
+    batch = phis.shape[0] if phis.shape[1] <= _GRAM_WHOLE_MAX_DIM else _GRAM_BATCH
+    rows = jax.lax.map(lambda v: bras @ op_h0(v), phis, batch_size=batch)  # rows[l, k] = G_kl
     d = jnp.asarray(_MINUS_I_POWERS[np.arange(phis.shape[0]) % 4], phis.dtype)
     return jnp.real(d.conj()[:, None] * rows.T * d[None, :])
 
@@ -551,6 +547,11 @@ class ChebyshevCurve(eqx.Module):
         energies = _curve_energy(self, jnp.concatenate([jnp.zeros((1,), times.dtype), times.reshape(-1)]))
         return (energies[1:] - energies[0]).reshape(times.shape)
 
+    def energy_derivatives(self, times: Float[Array, " T"]) -> tuple[Array, Array, Array]:
+        """(<H0>, d<H0>/dt, d2<H0>/dt2) at a vector of times (for the maxima's Newton steps;
+        not differentiable in the parameters)."""
+        return _curve_energy_derivatives(self, jnp.asarray(times).astype(self.radius.dtype))
+
     def initial_overlap(self, t) -> Float[Array, ""]:
         """|<psi_0|psi_t>| for one time t: sum_k a_k(tau) <psi_0|phi_k> of t's segment."""
         s, tau = self.locate(jnp.asarray(t).astype(self.radius.dtype))
@@ -568,20 +569,47 @@ class ChebyshevCurve(eqx.Module):
         return _curve_state(self, jnp.asarray(t).astype(self.radius.dtype))
 
 
+def _segment_products(curve: ChebyshevCurve, s: Array, rows: Array) -> Array:
+    """B_{s_i} rows_i for each row (rows: (R, K+1), s: (R,) segment indices)."""
+    k1 = curve.degree + 1
+    if curve.segments <= _GEMM_SEGMENTS:
+        # rows against every segment's matrix as one matrix product, then keep each row's own
+        # block: S times the flops of a gather but ~30x faster than gathering (R, K+1, K+1)
+        stacked = curve.gram.transpose(1, 0, 2).reshape(k1, curve.segments * k1)
+        blocks = (rows @ stacked).reshape(-1, curve.segments, k1)
+        return jnp.take_along_axis(blocks, s[:, None, None], axis=1)[:, 0]
+    # many segments: gather B_s per row in cache-sized batches
+    return jax.lax.map(lambda sb: curve.gram[sb[0]] @ sb[1], (s, rows), batch_size=256)
+
+
 @eqx.filter_jit
 def _curve_energy(curve: ChebyshevCurve, times: Float[Array, " T"]) -> Float[Array, " T"]:
     s, tau = curve.locate(times)
     b = chebyshev_weights(curve.radius * tau, curve.degree)  # (T, K+1)
-    k1 = curve.degree + 1
-    if curve.segments <= _GEMM_SEGMENTS:
-        # b against every segment's matrix as one matrix product, then keep each time's own
-        # block: S times the flops of a gather but ~30x faster than gathering (T, K+1, K+1)
-        stacked = curve.gram.transpose(1, 0, 2).reshape(k1, curve.segments * k1)
-        rows = (b @ stacked).reshape(-1, curve.segments, k1)
-        own = jnp.take_along_axis(rows, s[:, None, None], axis=1)[:, 0]
-        return jnp.sum(own * b, axis=1)
-    # many segments: gather B_s per time in cache-sized batches
-    return jax.lax.map(lambda sb: sb[1] @ (curve.gram[sb[0]] @ sb[1]), (s, b), batch_size=256)
+    return jnp.sum(_segment_products(curve, s, b) * b, axis=1)
+
+
+def _curve_energy_derivatives(curve: ChebyshevCurve, times: Float[Array, " T"]):
+    """(E, E', E'') at `times` from one Bessel evaluation up to order K + 2.
+
+    J_k' = (J_{k-1} - J_{k+1}) / 2 and J_k'' = (J_{k-2} - 2 J_k + J_{k+2}) / 4 with
+    J_{-1} = -J_1, J_{-2} = J_2; with b = w J(r tau): E = b^T B b, E' = 2 b'^T B b,
+    E'' = 2 (b''^T B b + b'^T B b').
+    """
+    s, tau = curve.locate(times)
+    k = curve.degree
+    j = bessel_j(curve.radius * tau, k + 2)  # (T, K+3)
+    ext = jnp.concatenate([j[:, 2:3], -j[:, 1:2], j], axis=1)  # orders -2 .. K+2
+    weight = jnp.asarray(np.r_[1.0, np.full(k, 2.0)], j.dtype)
+    b = weight * ext[:, 2 : k + 3]
+    b1 = curve.radius * weight * 0.5 * (ext[:, 1 : k + 2] - ext[:, 3 : k + 4])
+    b2 = curve.radius**2 * weight * 0.25 * (ext[:, : k + 1] - 2.0 * ext[:, 2 : k + 3] + ext[:, 4 : k + 5])
+    products = _segment_products(curve, jnp.concatenate([s, s]), jnp.concatenate([b, b1]))
+    gb, gb1 = products[: times.shape[0]], products[times.shape[0] :]
+    energy = jnp.sum(b * gb, axis=1)
+    slope = 2.0 * jnp.sum(b1 * gb, axis=1)
+    curvature = 2.0 * (jnp.sum(b2 * gb, axis=1) + jnp.sum(b1 * gb1, axis=1))
+    return energy, slope, curvature
 
 
 @eqx.filter_jit
