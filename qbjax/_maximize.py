@@ -89,28 +89,30 @@ def refined_argmaxes(curve, grid: Float[Array, " n"], work: Float[Array, " n"], 
         pick = functools.partial(jnp.where, power_mode)
         return pick(p, w), pick(p1, w1), pick(p2, w2)
 
+    modes = jnp.tile(is_power, 2)
+    end = jnp.full((2 * k,), grid[-1], grid.dtype)
+
     def step(state, i):
-        # bisection on the sign of f' for N_BISECTIONS steps, then safeguarded Newton on f' = 0
-        t, lo, hi = state
-        _, d1, d2 = objective(t, is_power)
+        # bisection on the sign of f' for N_BISECTIONS steps, then safeguarded Newton on f' = 0;
+        # each step also takes f' at the window's end, and the last step only evaluates
+        t, lo, hi, _, _ = state
+        f, d1, d2 = objective(jnp.concatenate([t, end]), modes)
+        f, d1, d2, end_slope = f[: 2 * k], d1[: 2 * k], d2[: 2 * k], d1[2 * k :]
         rising = d1 > 0  # the bracket keeps the sign change of f' from + to -
         lo, hi = jnp.where(rising, t, lo), jnp.where(rising, hi, t)
         newton = t - d1 / jnp.where(d2 < 0, d2, -1.0)
         # closed bracket: a converged step stays
         use_newton = (i >= N_BISECTIONS) & (d2 < 0) & (newton >= lo) & (newton <= hi)
-        return (jnp.where(use_newton, newton, 0.5 * (lo + hi)), lo, hi), None
+        return (jnp.where(use_newton, newton, 0.5 * (lo + hi)), lo, hi, (t, f), end_slope), None
 
     lo, hi = jnp.concatenate([lo_p, lo_w]), jnp.concatenate([hi_p, hi_w])
-    steps = jnp.arange(N_BISECTIONS + N_NEWTON)
-    (refined, _, _), _ = jax.lax.scan(step, (0.5 * (lo + hi), lo, hi), steps)
-    # one evaluation: the refined points' values and the slope at the window's end
-    values, slopes, _ = objective(
-        jnp.concatenate([refined, jnp.full_like(refined, grid[-1])]), jnp.tile(is_power, 2)
-    )
+    steps = jnp.arange(N_BISECTIONS + N_NEWTON + 1)
+    init = (0.5 * (lo + hi), lo, hi, (lo, lo), lo)
+    (_, _, _, (refined, values), slopes), _ = jax.lax.scan(step, init, steps)
     # a peak at the window's end with f still rising is a boundary maximum
-    at_end = (jnp.concatenate([peaks_p, peaks_w]) == n - 1) & (slopes[2 * k :] > 0)
+    at_end = (jnp.concatenate([peaks_p, peaks_w]) == n - 1) & (slopes > 0)
     refined = jnp.where(at_end, grid[-1], refined)
-    values = jnp.where(at_end, jnp.where(is_power, power[-1], work[-1]), values[: 2 * k])
+    values = jnp.where(at_end, jnp.where(is_power, power[-1], work[-1]), values)
     return _best(refined[:k], values[:k], grid, power), _best(refined[k:], values[k:], grid, work)
 
 
