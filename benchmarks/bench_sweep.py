@@ -15,6 +15,7 @@ dynamiqs run on a subset of points (timing per point), qbjax on all of them.
 
     python benchmarks/bench_sweep.py                # full run (minutes)
     python benchmarks/bench_sweep.py --smoke        # N = 4, a few points, seconds
+    python benchmarks/bench_sweep.py --all-cores    # one JAX CPU device per core
 """
 
 from __future__ import annotations
@@ -120,8 +121,13 @@ def main() -> None:
     parser.add_argument("--reference-points", type=int, default=24, help="points timed for QuTiP/dynamiqs")
     parser.add_argument("--smoke", action="store_true", help="N = 4, 4 x 4 points")
     parser.add_argument("--method", default="auto", help="qbjax engine (default auto)")
+    parser.add_argument(
+        "--all-cores", action="store_true", help="one JAX CPU device per core (qbjax.use_cpu_cores)"
+    )
     parser.add_argument("--out", default=str(RESULTS_DIR / "sweep.json"))
     args = parser.parse_args()
+    if args.all_cores:
+        qbjax.use_cpu_cores()  # before any JAX operation
     if args.smoke:
         args.n, args.side, args.reference_points = 4, 4, 3
     t_max = 2 * np.pi / OMEGA
@@ -144,9 +150,13 @@ def main() -> None:
 
     reference = exact_work(args.n, *points[-1], times)
     qbjax_max = result.values["max_power"].reshape(-1)[picks]
+    # the exact P_max (dense eigendecomposition, refined T*) at a few of the points
+    chains = [qbjax.SpinChain(args.n, alpha=a, dm=d, omega=OMEGA) for a, d in points[:3]]
+    exact_max = [float(qbjax.charge(chain, t_max, method="dense").max_power) for chain in chains]
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}",
         "backend": jax.default_backend(),
+        "cpu_devices": len(jax.devices("cpu")),
         "n": args.n,
         "method": result.plan.engine.name,
         "points": args.side**2,
@@ -154,6 +164,7 @@ def main() -> None:
         "seconds_per_point": {"qbjax": per_point_qbjax, "qutip": per_point_qutip, "dynamiqs": per_point_dq},
         "speedup_vs_qutip": per_point_qutip / per_point_qbjax,
         "speedup_vs_dynamiqs": per_point_dq / per_point_qbjax,
+        "p_max_relative_error_vs_dense": float(np.max(np.abs(qbjax_max[:3] - exact_max) / np.abs(exact_max))),
         "work_error": {
             "qutip": float(np.max(np.abs(qutip_work - reference))),
             "dynamiqs": float(np.max(np.abs(dq_work - reference))),

@@ -18,6 +18,7 @@ from .charge import max_work as max_work
 from .charge import power as power
 from .charge import work as work
 from .charger import resource_series as resource_series
+from .devices import use_cpu_cores as use_cpu_cores
 from .engines import Chebyshev as Chebyshev
 from .engines import Dense as Dense
 from .engines import Krylov as Krylov

@@ -126,3 +126,36 @@ def test_sweep_killed_mid_run_resumes_with_identical_results(tmp_path):
     for point, expected in zip(resumed["points"], whole.points(), strict=True):
         assert point == {key: expected[key] for key in point}
     assert Path(out / "sweep.nc").exists()
+
+
+CORES_SCRIPT = """
+import jax
+import qbjax
+print(qbjax.use_cpu_cores(2), len(jax.devices("cpu")))
+import jax.numpy as jnp
+jnp.ones(1).block_until_ready()
+try:
+    qbjax.use_cpu_cores(3)
+except qbjax.ArgumentError as error:
+    print(error.argument, "after" in error.reason)
+"""
+
+
+def test_use_cpu_cores_before_jax_runs_and_refuses_after():
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    run = subprocess.run(
+        [sys.executable, "-c", CORES_SCRIPT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["2", "2", "count", "True"]
+    with pytest.raises(ArgumentError, match="count"):
+        qbjax.use_cpu_cores(0)
+
+
+def test_cli_sweep_uses_every_core(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    report = json.loads(_run([*GRID_ARGS, "--chunk", "4", "--out", str(tmp_path / "cores")], env).stdout)
+    assert report["devices"] == qbjax.devices.cpu_cores()
+    single = sweep({"n": 3, "g": 0.8}, {"alpha": np.linspace(-1, 1, 5), "dm": [0.0, 0.7]}, progress=False)
+    expected = single.values["max_power"].ravel()
+    assert [point["max_power"] for point in report["points"]] == pytest.approx(expected, rel=1e-13)

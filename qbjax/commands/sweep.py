@@ -63,9 +63,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..devices import use_cpu_cores
     from ..plotting import plot_sweep
     from ..precision_check import sweep_keys
     from ..sweep import sweep
+
+    if args.devices in (None, "cpu"):
+        use_cpu_cores()  # the chunks split over every core
 
     model, axes = {}, {}
     for key in MODEL_KEYS:
