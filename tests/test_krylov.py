@@ -115,8 +115,11 @@ def _check_against_differences(objective, x0):
     np.testing.assert_allclose(grad, np.asarray(diffs), atol=2e-6, rtol=1e-6)
 
 
+# the generic point is slow-marked: the degenerate one (XXX, D = 0) is the harder check
 POINTS = pytest.mark.parametrize(
-    "x0", [[0.9, 0.3, 0.4, 2.5], [1.0, 1.0, 0.0, 2.5]], ids=["generic", "xxx-d0"]
+    "x0",
+    [pytest.param([0.9, 0.3, 0.4, 2.5], marks=pytest.mark.slow), [1.0, 1.0, 0.0, 2.5]],
+    ids=["generic", "xxx-d0"],
 )
 
 

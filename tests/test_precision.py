@@ -46,7 +46,7 @@ def single_against_double(model, method):
         (8, "dense"),
         (8, "chebyshev"),
         (8, "krylov"),
-        (10, "chebyshev"),
+        pytest.param(10, "chebyshev", marks=pytest.mark.slow),  # N = 8 covers it by default
         pytest.param(10, "dense", marks=pytest.mark.slow),
         pytest.param(12, "chebyshev", marks=pytest.mark.slow),
     ],

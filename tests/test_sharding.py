@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import qbjax
 
@@ -23,6 +24,9 @@ print(json.dumps(out))
 """
 
 
+# slow: a fresh process compiles two sharded engines (~25 s); test_sweep.py covers sharded
+# sweeps over 4 forced CPU devices and over every core in the default run
+@pytest.mark.slow
 def test_sweeps_over_two_devices_match_one():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "QBJAX_CACHE_DIR": ""}
     run = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
