@@ -1,6 +1,8 @@
 """Test configuration: float64 everywhere and strict dtype promotion (no silent casts)."""
 
 import os
+import tempfile
+from pathlib import Path
 
 import jax
 
@@ -10,3 +12,13 @@ os.environ.setdefault("QBJAX_CACHE_DIR", "")
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+# JAX's compilation cache, shared by the test workers of one run: a program compiled by one
+# worker (or by an earlier test) is loaded by the others. Entries are keyed by the program
+# and the versions, so none can be stale. QBJAX_TEST_JAX_CACHE= (empty) turns it off.
+_JAX_CACHE = os.environ.get(
+    "QBJAX_TEST_JAX_CACHE", str(Path(tempfile.gettempdir()) / "qbjax-tests-jax-cache")
+)
+if _JAX_CACHE:
+    jax.config.update("jax_compilation_cache_dir", _JAX_CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -355,7 +355,9 @@ def test_engine_max_power_gradient_matches_central_differences(alpha, dm):
     engine = qbjax.Chebyshev(bounds=(-width / 2, width / 2))
 
     def p_max(x):
-        return qbjax.charge(qbjax.spin_chain_battery(6, alpha=x[0], dm=x[1]), t_max, method=engine).max_power
+        # 512 samples resolve W(t) (8 per period of its fastest possible frequency: 216)
+        battery = qbjax.spin_chain_battery(6, alpha=x[0], dm=x[1])
+        return qbjax.charge(battery, t_max, n_grid=512, method=engine).max_power
 
     x = np.array([alpha, dm])
     grad = np.asarray(jax.grad(p_max)(jnp.asarray(x)))

@@ -43,10 +43,12 @@ def single_against_double(model, method):
 @pytest.mark.parametrize(
     ("n", "method"),
     [
-        (8, "dense"),
+        # by default Chebyshev here; dense and Krylov in single precision are checked by
+        # test_single_state_error_estimate_bounds_the_energy_error
+        pytest.param(8, "dense", marks=pytest.mark.slow),
         (8, "chebyshev"),
-        (8, "krylov"),
-        pytest.param(10, "chebyshev", marks=pytest.mark.slow),  # N = 8 covers it by default
+        pytest.param(8, "krylov", marks=pytest.mark.slow),
+        pytest.param(10, "chebyshev", marks=pytest.mark.slow),
         pytest.param(10, "dense", marks=pytest.mark.slow),
         pytest.param(12, "chebyshev", marks=pytest.mark.slow),
     ],
@@ -164,6 +166,7 @@ def test_sweep_in_single_precision_reports_device_and_checks(tmp_path, capsys):
         assert "argument --devices: no gpu backend is visible" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # charge and sweep check --precision single by default; optimize runs charge's engines
 def test_optimize_in_single_precision(capsys):
     argv = ["optimize", "--n", "3", "--vary", "alpha=-1:1", "--starts", "2", "--steps", "30", "--json"]
     assert main([*argv, "--precision", "single"]) == 0

@@ -63,13 +63,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .._checks import ArgumentError
     from ..devices import use_cpu_cores
     from ..plotting import plot_sweep
     from ..precision_check import sweep_keys
     from ..sweep import sweep
 
     if args.devices in (None, "cpu"):
-        use_cpu_cores()  # the chunks split over every core
+        try:
+            use_cpu_cores()  # the chunks split over every core
+        except ArgumentError:
+            pass  # called from Python after JAX ran: its devices are fixed, keep them
 
     model, axes = {}, {}
     for key in MODEL_KEYS:
