@@ -10,7 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["bench_work_curve.py", "bench_dense_kernels.py", "bench_sweep.py"])
+# by default the sweep benchmark (the speed goal); the others in the slow run
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param("bench_work_curve.py", marks=pytest.mark.slow),
+        pytest.param("bench_dense_kernels.py", marks=pytest.mark.slow),
+        "bench_sweep.py",
+    ],
+)
 def test_benchmark_smoke_run(script, tmp_path):
     out = tmp_path / "result.json"
     run = subprocess.run(

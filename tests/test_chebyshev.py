@@ -335,15 +335,15 @@ def test_engine_agrees_with_dense_on_random_chains(coupling, protocol):
 
 
 def test_engine_error_estimate_bounds_the_measured_error():
-    """|W - W_exact| <= 2 ||H0|| * (state error) <= 2 ||H0|| * estimate, also at a loose tolerance."""
+    """|W - W_exact| <= 2 ||H0|| * (state error) <= 2 ||H0|| * estimate at a loose tolerance,
+    where the error is far from rounding (the default tolerance: the tests above)."""
     model = qbjax.SpinChain(4, alpha=0.4, dm=0.8, omega=3.0)
     times = np.linspace(0, 4.0, 9)
     exact = qbjax.charge(model, 4.0, times=times, method="dense")
     norm_h0 = float(np.max(np.abs(np.linalg.eigvalsh(np.asarray(qbjax.dense(model.battery().energy))))))
-    for tol in (1e-4, 1e-12):
-        result = qbjax.charge(model, 4.0, times=times, method=qbjax.Chebyshev(tol=tol))
-        error = float(np.max(np.abs(np.asarray(result.work) - np.asarray(exact.work))))
-        assert error <= 2 * norm_h0 * float(result.error_estimate)
+    result = qbjax.charge(model, 4.0, times=times, method=qbjax.Chebyshev(tol=1e-4))
+    error = float(np.max(np.abs(np.asarray(result.work) - np.asarray(exact.work))))
+    assert 1e-9 < error <= 2 * norm_h0 * float(result.error_estimate)
 
 
 @pytest.mark.parametrize(

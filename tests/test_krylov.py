@@ -229,6 +229,7 @@ def test_large_chains_agree_with_expm_multiply(n):
     np.testing.assert_allclose(np.asarray(run.states), states, atol=1e-9)
 
 
+@pytest.mark.slow  # a benchmark script, not the engine: the slow run keeps it working
 def test_benchmark_smoke_run(tmp_path):
     import json
     import subprocess
