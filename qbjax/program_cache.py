@@ -10,10 +10,17 @@ window's end, the grid and the shape of the times. A later process with the same
 loads and calls them: no tracing, no lowering, no compilation. (A `jax.export` module is
 still lowered and looked up in the compilation cache: 0.4 s of a 1.1 s command.)
 
-Programs that call external kernels (LAPACK's eigh in the dense and Krylov engines) are
-not stored: a fresh process registers those kernels only when it lowers such a call, and
-a loaded executable that calls an unregistered kernel crashes. Chebyshev programs are pure
-XLA. The others keep the persistent compilation cache.
+Stored programs are always compiled afresh, never taken from JAX's compilation cache: an
+executable loaded from that cache and serialized again lost kernels on this CPU backend
+("Function wrapped_broadcast not found" when a later process called it; found after an
+edit changed the key but not the program). A stored program that fails when called
+anyway is deleted and compiled again.
+
+Programs that call external kernels (LAPACK's eigh in the dense and Krylov engines: a
+`custom_call` in the lowered module) are not stored: a fresh process registers those
+kernels only when it lowers such a call, and a loaded executable that calls an
+unregistered kernel crashes. Chebyshev programs are pure XLA. The others keep the
+persistent compilation cache.
 
 Only the `qbjax` command turns this on (`enable`); the Python API always traces.
 """
@@ -88,10 +95,6 @@ def _load(path: Path):
         return None
 
 
-def _calls_external_kernels(compiled) -> bool:
-    return "custom_call_target=" in compiled.as_text()
-
-
 def two_stage(key_parts, prepare, figures, arguments: dict):
     """figures(*prepare(), **arguments): both stages compiled, stored and reused.
 
@@ -107,20 +110,42 @@ def two_stage(key_parts, prepare, figures, arguments: dict):
     key = _key(key_parts)
     if key is None or _directory is None:
         return None
-    names = sorted(arguments)
-    values = [jnp.asarray(arguments[name]) for name in names]
-    first, second = _directory / f"{key}.prepare", _directory / f"{key}.figures"
-    stage1, stage2 = _load(first), _load(second)
-    if stage1 is None or stage2 is None:
-        stage1 = jax.jit(prepare).lower().compile()
-        specs = list(stage1.out_info) + [jax.ShapeDtypeStruct(v.shape, v.dtype) for v in values]
-        count = len(stage1.out_info)
+    values = [jnp.asarray(arguments[name]) for name in sorted(arguments)]
+    paths = (_directory / f"{key}.prepare", _directory / f"{key}.figures")
+    stages = tuple(_load(path) for path in paths)
+    if None not in stages:
+        try:
+            return jax.block_until_ready(stages[1](*stages[0](), *values))
+        except jax.errors.JaxRuntimeError:  # a damaged program: compile it again
+            for path in paths:
+                path.unlink(missing_ok=True)
+    lowered = _lower(prepare, figures, sorted(arguments), values)
+    storable = not any("custom_call" in stage.as_text() for stage in lowered)
+    stages = _compile(lowered, fresh=storable)
+    if storable:
+        for path, stage in zip(paths, stages, strict=True):
+            _store(path, stage)
+    return stages[1](*stages[0](), *values)
 
-        def flat_figures(*flat):
-            return figures(*flat[:count], **dict(zip(names, flat[count:], strict=True)))
 
-        stage2 = jax.jit(flat_figures).lower(*specs).compile()
-        if not any(_calls_external_kernels(stage) for stage in (stage1, stage2)):
-            _store(first, stage1)
-            _store(second, stage2)
-    return stage2(*stage1(), *values)
+def _lower(prepare, figures, names, values):
+    """Both stages lowered: figures takes prepare's outputs, then the named arguments."""
+    stage1 = jax.jit(prepare).lower()
+    specs = list(stage1.out_info) + [jax.ShapeDtypeStruct(v.shape, v.dtype) for v in values]
+    count = len(stage1.out_info)
+
+    def flat_figures(*flat):
+        return figures(*flat[:count], **dict(zip(names, flat[count:], strict=True)))
+
+    return stage1, jax.jit(flat_figures).lower(*specs)
+
+
+def _compile(lowered, *, fresh: bool):
+    """The stages compiled; `fresh`: by XLA itself, JAX's compilation cache off (see the
+    module docstring: only fresh executables are stored)."""
+    cached = jax.config.jax_enable_compilation_cache
+    jax.config.update("jax_enable_compilation_cache", cached and not fresh)
+    try:
+        return tuple(stage.compile() for stage in lowered)
+    finally:
+        jax.config.update("jax_enable_compilation_cache", cached)

@@ -72,3 +72,44 @@ def test_a_repeated_command_in_a_fresh_process_gives_the_same_json(tmp_path, met
     assert first == second
     stored = list((tmp_path / "programs").glob("*")) if (tmp_path / "programs").exists() else []
     assert len(stored) == (2 if method == "chebyshev" else 0)
+
+
+def test_programs_stored_after_a_compilation_cache_hit_still_run(tmp_path):
+    """A program whose compilation JAX's cache already held (an edit changed the key, not
+    the program) is compiled afresh before it is stored: once it was stored from the cache
+    hit and the next process failed with 'Function ... not found'."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "qbjax.cli", "charge", "--n", "3", "--dm", "0.4", "--method", "chebyshev"]
+    env = {**os.environ, "QBJAX_CACHE_DIR": str(tmp_path)}
+
+    def run():
+        done = subprocess.run([*argv, "--json"], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    first = run()
+    shutil.rmtree(tmp_path / "programs")  # JAX's compilation cache keeps both stages
+    assert run() == first  # compiled again, stored
+    assert run() == first  # loaded and called
+
+
+def test_a_program_that_fails_when_called_is_compiled_again(tmp_path, monkeypatch):
+    import jax
+
+    class Broken:
+        def __call__(self, *args):
+            raise jax.errors.JaxRuntimeError("NOT_FOUND: Function wrapped_broadcast not found")
+
+    model = qbjax.SpinChain(2, alpha=0.3, dm=0.4, omega=3.0)
+    monkeypatch.setattr(program_cache, "_directory", tmp_path / "programs")
+    stored = qbjax.charge(model, 1.2, method="chebyshev")
+    assert len(list((tmp_path / "programs").iterdir())) == 2
+    monkeypatch.setattr(program_cache, "_load", lambda path: Broken())
+    again = qbjax.charge(model, 1.2, method="chebyshev")
+    assert float(again.max_power) == float(stored.max_power)
+    assert len(list((tmp_path / "programs").iterdir())) == 2  # deleted, then stored anew
