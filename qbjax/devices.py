@@ -71,7 +71,7 @@ def cpu_cores() -> int:
 
 def use_cpu_cores(count: int | None = None) -> int:
     """One JAX CPU device per core (`count`, default all this process may use), so that a
-    sweep shards its chunks over every core: 1.4x the points per second on 2 cores (N = 8).
+    sweep shards its chunks over every core: 1.3x the points per second on 2 cores (N = 8).
 
     Call it right after `import jax`, before any JAX operation: JAX fixes its devices when
     it first uses a backend. An XLA_FLAGS that already forces a CPU device count wins.

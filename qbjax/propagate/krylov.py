@@ -64,9 +64,9 @@ _EXTRA_VECTORS = 8 + _GRAM_BATCH
 _WIDTH_ITERATIONS = 40
 # Ritz-value margin on top of the residual bounds: extreme Ritz values converge from inside.
 _WIDTH_MARGIN = 1.05
-# Lanczos steps for the ground energy of a non-diagonal H0 (ergotropy curves only).
+# At most this many Lanczos steps for the ground energy of a non-diagonal H0 (ergotropies),
 GROUND_ITERATIONS = 300
-# ... run in blocks of this many, until a block moves the lowest Ritz value by at most
+# run in blocks of this many, until a block moves the lowest Ritz value by at most
 # _GROUND_TOL relative (typically 2-4 blocks: converged to ~1e-15 at N = 8-12).
 _GROUND_BLOCK = 16
 _GROUND_TOL = 1e-14
@@ -506,7 +506,8 @@ def march_blocks(
 def ground_state_energy(h: PauliSum, *, iterations: int = GROUND_ITERATIONS, seed: int = 0) -> Array:
     """Lowest eigenvalue of a Pauli sum, matrix-free (diagonal H: the minimum of the diagonal).
 
-    The lowest Ritz value of `iterations` Lanczos steps from a fixed random start. Its
+    The lowest Ritz value of Lanczos from a fixed random start, run in blocks of 16 steps
+    until a block moves it by at most 1e-14 relative (at most `iterations` steps). Its
     derivative is the Hellmann-Feynman one, <g|dH|g> with g the Ritz vector, which costs a
     second pass of the recurrence: it runs only when the energy is differentiated.
     """
