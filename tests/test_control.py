@@ -125,6 +125,7 @@ def test_control_beats_the_best_constant_drive_on_the_issue_example():
     assert result.converged
 
 
+@pytest.mark.slow  # the issue's example and the CLI test cover the search by default
 def test_control_never_below_constant_and_varies_t_and_objective():
     chain = qbjax.SpinChain(3, g=0.5, alpha=1.0, field=1.0, protocol="add")
     result = control(

@@ -35,14 +35,19 @@ def central_differences(f, x, step=1e-5):
 
 CASES = [
     # (n, coupling, protocol, alpha, dm, g, omega, field, t, p)
-    (4, "nn", "replace", 0.3, 0.4, 1.2, 4.0, 1.0, 0.21, 1.0),
+    (4, "nn", "replace", 0.3, 0.4, 1.2, 4.0, 1.0, 0.21, 1.0),  # slow run (below)
     (4, "nn", "replace", 1.0, 0.0, 1.0, 4.0, 1.0, 0.18, 1.0),  # XXX, D = 0: degenerate
     (3, "lr", "add", 1.0, 0.0, 0.8, 3.0, 1.3, 0.35, 1.5),  # degenerate, long range
     (3, "lr", "collective", -0.4, 0.9, 1.1, 2.5, 0.7, 0.5, 0.5),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}-a{c[3]}-D{c[4]}" for c in CASES])
+@pytest.mark.parametrize(
+    "case",
+    # the generic nearest-neighbour case in the slow run: the long-range collective one is generic too
+    [pytest.param(c, marks=pytest.mark.slow) if c is CASES[0] else c for c in CASES],
+    ids=[f"{c[0]}-{c[1]}-{c[2]}-a{c[3]}-D{c[4]}" for c in CASES],
+)
 def test_power_gradient_matches_finite_differences(case):
     n, coupling, protocol, *values = case
     x = np.array(values, dtype=float)

@@ -45,6 +45,7 @@ def test_noisy_chain_matches_mesolve_and_stays_physical():
     np.testing.assert_allclose(result.power[1:], result.work[1:] / times[1:])
 
 
+@pytest.mark.slow  # a physics trend; the mesolve comparison checks the numbers by default
 def test_noise_reduces_power_and_ergotropy():
     # same model structure and grid length as the mesolve test, so the compiled solver is reused
     battery = qbjax.spin_chain_battery(3, g=0.8, alpha=0.5, dm=0.2, omega=2.0)
