@@ -13,9 +13,10 @@ os.environ.setdefault("QBJAX_CACHE_DIR", "")
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 
-# JAX's compilation cache, shared by the test workers of one run: a program compiled by one
-# worker (or by an earlier test) is loaded by the others. Entries are keyed by the program
-# and the versions, so none can be stale. QBJAX_TEST_JAX_CACHE= (empty) turns it off.
+# JAX's compilation cache in the temporary folder, shared by the test workers (and kept for
+# later runs): a program compiled by one worker is loaded by the others. Entries are keyed
+# by the program and the versions, so none can be stale. QBJAX_TEST_JAX_CACHE= (empty)
+# turns it off.
 _JAX_CACHE = os.environ.get(
     "QBJAX_TEST_JAX_CACHE", str(Path(tempfile.gettempdir()) / "qbjax-tests-jax-cache")
 )
