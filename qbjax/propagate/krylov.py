@@ -558,18 +558,18 @@ def _lanczos_until_converged(op, start, max_steps: int):
 
 
 def _active_tridiagonal(alpha, beta, m):
-    """(diagonal, off-diagonal) of T_m padded to full size by a decoupled block of values
-    above T_m's spectrum (Gershgorin), so its lowest eigenvalues are T_m's."""
+    """(alpha, beta) of T_m padded to full size by a decoupled block of values above T_m's
+    spectrum (Gershgorin), so its lowest eigenvalues are T_m's."""
     index = jnp.arange(alpha.shape[0], dtype=jnp.int32)
-    off = jnp.where(index < m - 1, beta, 0.0)
-    top = jnp.max(jnp.where(index < m, alpha, -jnp.inf)) + 2.0 * jnp.max(off) + 1.0
-    return jnp.where(index < m, alpha, top), off[:-1]
+    beta = jnp.where(index < m - 1, beta, 0.0)
+    top = jnp.max(jnp.where(index < m, alpha, -jnp.inf)) + 2.0 * jnp.max(beta) + 1.0
+    return jnp.where(index < m, alpha, top), beta
 
 
 def _lowest_ritz_value(alpha, beta, m):
     # Sturm bisection for the lowest eigenvalue alone: ~150x faster than a dense eigh at m = 256
-    diagonal, off = _active_tridiagonal(alpha, beta, m)
-    return eigh_tridiagonal(diagonal, off, eigvals_only=True, select="i", select_range=(0, 0))[0]
+    alpha, beta = _active_tridiagonal(alpha, beta, m)
+    return eigh_tridiagonal(alpha, beta[:-1], eigvals_only=True, select="i", select_range=(0, 0))[0]
 
 
 def _ground_ritz(h: PauliSum, k: int, seed: int, *, vector: bool):
@@ -579,8 +579,7 @@ def _ground_ritz(h: PauliSum, k: int, seed: int, *, vector: bool):
     alpha, beta, m = _lanczos_until_converged(op, start, k)
     if not vector:
         return _lowest_ritz_value(alpha, beta, m), None
-    diagonal, off = _active_tridiagonal(alpha, beta, m)
-    lam, q = jnp.linalg.eigh(jnp.diag(diagonal) + jnp.diag(off, 1) + jnp.diag(off, -1))
+    lam, q = jnp.linalg.eigh(_tridiagonal(*_active_tridiagonal(alpha, beta, m)))
 
     def rebuild(j, carry):
         # second pass of the same recurrence; accumulate g = sum_j c_j v_j without storing V
