@@ -14,7 +14,7 @@ def charge_report(
     """Charge the spin chain `model` (keyword arguments of `spin_chain_battery`) and report
     the model, the method that ran, the window and the results as JSON-ready values.
     `precision` "single": complex64, with `max_power_error` and a double spot check."""
-    if isinstance(model.get("initial"), str):
+    if isinstance(model.get("initial", "down"), str):  # a named start (default |down...down>)
         chain = SpinChain.of(model)
     else:  # a state vector: the Pauli-term battery carries it
         chain = spin_chain_battery(**model)

@@ -106,3 +106,15 @@ def test_dm_chain_study_reduced(tmp_path, capsys):
     resources = data["resources"]["Dy"]
     assert [entry["dm"] for entry in resources] == [0.0, 1.0, 2.0]
     assert len(resources[0]["steering"]) == len(data["times"])
+
+
+def test_a_figure_point_without_a_named_start_keeps_the_spin_chain():
+    """Figure points give no `initial`: the report must still charge the SpinChain (the
+    symmetric engine takes nothing else), not a Battery of Pauli terms."""
+    from qbjax.report import charge_report
+
+    model = {"n": 4, "coupling": "lr", "p": 0.0, "alpha": 0.3}
+    report = charge_report(model, 1.0, method="symmetric")
+    dense = charge_report(model, 1.0, method="dense")
+    assert report["method"] == "symmetric"
+    assert report["max_power"] == pytest.approx(dense["max_power"], rel=1e-10)
