@@ -27,6 +27,7 @@ Only the `qbjax` command turns this on (`enable`); the Python API always traces.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -143,9 +144,17 @@ def _lower(prepare, figures, names, values):
 def _compile(lowered, *, fresh: bool):
     """The stages compiled; `fresh`: by XLA itself, JAX's compilation cache off (see the
     module docstring: only fresh executables are stored)."""
-    cached = jax.config.jax_enable_compilation_cache
-    jax.config.update("jax_enable_compilation_cache", cached and not fresh)
-    try:
+    with compilation_cache_off(fresh):
         return tuple(stage.compile() for stage in lowered)
+
+
+@contextlib.contextmanager
+def compilation_cache_off(off: bool = True):
+    """JAX's persistent compilation cache switched off inside (when `off`), restored after:
+    XLA compiles every program itself."""
+    cached = jax.config.jax_enable_compilation_cache
+    jax.config.update("jax_enable_compilation_cache", cached and not off)
+    try:
+        yield
     finally:
         jax.config.update("jax_enable_compilation_cache", cached)

@@ -76,28 +76,26 @@ def _config(args):
 
 
 def run(args) -> int:
-    import jax
     from tqdm import tqdm
 
     from ..bench import run_bench
     from ..bench_plots import plot_throughput, plot_times
+    from ..program_cache import compilation_cache_off
 
     config = _config(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    cached = jax.config.jax_enable_compilation_cache
     # compile_s must time XLA compiling, not loading a program compiled by an earlier run
-    jax.config.update("jax_enable_compilation_cache", False)
-    try:
-        with tqdm(total=config.n_measurements(), unit="run", desc="bench", file=sys.stderr) as bar:
+    with (
+        compilation_cache_off(),
+        tqdm(total=config.n_measurements(), unit="run", desc="bench", file=sys.stderr) as bar,
+    ):
 
-            def tick(label: str) -> None:
-                bar.set_postfix_str(label, refresh=False)
-                bar.update()
+        def tick(label: str) -> None:
+            bar.set_postfix_str(label, refresh=False)
+            bar.update()
 
-            report = run_bench(config, progress=tick)
-    finally:
-        jax.config.update("jax_enable_compilation_cache", cached)
+        report = run_bench(config, progress=tick)
     report["command"] = command_line(args)
     report["plots"] = [str(out / "bench_time.png"), str(out / "bench_throughput.png")]
     plot_times(report["rows"], out / "bench_time.png")

@@ -103,21 +103,23 @@ class Chebyshev(AbstractEngine):
         return Chebyshev(tol, dtype, self.bounds, c, r, k, s)
 
     def prepare(self, model, t_end) -> Curve:
-        if self.degree is None:
-            raise _checks.ArgumentError("method", "a Chebyshev engine must be planned (engine.plan) first")
+        self._require_plan()
         return self._prepare(model, t_end, self.center, self.radius)
 
     def prepare_concrete(self, model, t_end, *, ergotropy: bool = True) -> Curve:
         # the interval enters as numbers, so every model with the same degree and segments
         # (and term structure) shares one compiled program
         del ergotropy
-        if self.degree is None:
-            raise _checks.ArgumentError("method", "a Chebyshev engine must be planned (engine.plan) first")
+        self._require_plan()
         shape = dataclasses.replace(self, center=None, radius=None)
         real = _precision.real_dtype(self.precision)
         return _prepare_planned(
             shape, model, t_end, np.asarray(self.center, real), np.asarray(self.radius, real)
         )
+
+    def _require_plan(self) -> None:
+        if self.degree is None:
+            raise _checks.ArgumentError("method", "a Chebyshev engine must be planned (engine.plan) first")
 
     def _prepare(self, model, t_end, center, radius) -> Curve:
         battery = as_battery(model)
