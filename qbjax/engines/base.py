@@ -36,7 +36,7 @@ from jaxtyping import Array, Float
 
 from .. import precision as _precision
 from .._checks import ArgumentError
-from .._maximize import energy_derivatives
+from .._maximize import energy_derivatives, uniform_energy
 from ..models import as_battery
 from ..propagate.chebyshev import spectral_bounds
 from ..terms import norm_bound
@@ -120,6 +120,10 @@ class CastCurve(Curve):
     def energy_derivatives(self, times):
         values = energy_derivatives(self.inner, times.astype(self.dtype))
         return tuple(v.astype(times.dtype) for v in values)
+
+    def uniform_energy(self, t_end, n: int):
+        inner = jnp.asarray(t_end).astype(self.dtype)
+        return uniform_energy(self.inner, inner, n, self.dtype).astype(jnp.asarray(t_end).dtype)
 
     def initial_energy(self):
         return self.inner.initial_energy().astype(jnp.result_type(float))

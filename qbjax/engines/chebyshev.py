@@ -42,6 +42,9 @@ class ChebyshevEnergyCurve(Curve):
     def energy_derivatives(self, times):
         return self.curve.energy_derivatives(times)
 
+    def uniform_energy(self, t_end, n: int):
+        return self.curve.uniform_energy(t_end, n)
+
     def initial_energy(self):
         return self.curve.energy(jnp.zeros((1,), self.curve.radius.dtype))[0]
 
