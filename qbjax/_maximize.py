@@ -90,26 +90,24 @@ def refined_argmaxes(curve, grid: Float[Array, " n"], work: Float[Array, " n"], 
     is_power = jnp.arange(2 * k) < k
     tiny = grid[0] * jnp.finfo(grid.dtype).eps
 
-    def objective(t, power_mode):
-        """(f, f', f'') of P (power_mode) or W at t, from W and its derivatives."""
-        t = jnp.maximum(t, tiny)
+    def objective(t):
+        """(f, f', f'') at the candidates t and f' at the window's end, from W and its derivatives:
+        P for the first k candidates, W for the rest (one curve evaluation, 2k + 1 times)."""
+        t = jnp.maximum(jnp.concatenate([t, grid[-1:]]), tiny)
         w, w1, w2 = energy_derivatives(curve, t)
         w = w - e0
         p = w / t
         p1 = (w1 - p) / t
         p2 = (w2 - 2.0 * p1) / t
-        pick = functools.partial(jnp.where, power_mode)
-        return pick(p, w), pick(p1, w1), pick(p2, w2)
-
-    modes = jnp.tile(is_power, 2)
-    end = jnp.full((2 * k,), grid[-1], grid.dtype)
+        pick = functools.partial(jnp.where, is_power)
+        end_slope = pick(p1[-1], w1[-1])
+        return pick(p[:-1], w[:-1]), pick(p1[:-1], w1[:-1]), pick(p2[:-1], w2[:-1]), end_slope
 
     def step(state, i):
         # bisection on the sign of f' for N_BISECTIONS steps, then safeguarded Newton on f' = 0;
         # each step also takes f' at the window's end, and the last step only evaluates
         t, lo, hi, _, _ = state
-        f, d1, d2 = objective(jnp.concatenate([t, end]), modes)
-        f, d1, d2, end_slope = f[: 2 * k], d1[: 2 * k], d2[: 2 * k], d1[2 * k :]
+        f, d1, d2, end_slope = objective(t)
         rising = d1 > 0  # the bracket keeps the sign change of f' from + to -
         lo, hi = jnp.where(rising, t, lo), jnp.where(rising, hi, t)
         newton = t - d1 / jnp.where(d2 < 0, d2, -1.0)
