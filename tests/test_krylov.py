@@ -156,6 +156,25 @@ def test_state_gradient_memory_free_adjoint_matches_dense():
     )
 
 
+def test_lowest_ritz_value_reads_only_the_active_block():
+    # Sturm bisection on the leading m x m block of padded coefficients, against LAPACK;
+    # includes a decoupled block (a zero beta), a constant diagonal and m not a block multiple
+    from qbjax.propagate.krylov import _lowest_ritz_value
+
+    rng = np.random.default_rng(7)
+    for m, scale, shift in [(1, 1.0, 0.0), (16, 1e-3, 0.0), (23, 1.0, -40.0), (48, 1e3, 5e3), (64, 1.0, 0.0)]:
+        alpha = rng.normal(size=64) * scale + shift
+        beta = np.abs(rng.normal(size=64)) * scale
+        if m == 23:
+            beta[10] = 0.0
+        if m == 64:
+            alpha[:] = 0.0
+        t_m = np.diag(alpha[:m]) + np.diag(beta[: m - 1], 1) + np.diag(beta[: m - 1], -1)
+        exact = np.linalg.eigvalsh(t_m)
+        got = float(_lowest_ritz_value(jnp.asarray(alpha), jnp.asarray(beta), jnp.int32(m)))
+        assert abs(got - exact[0]) <= 4e-15 * np.max(np.abs(exact)), (m, got, exact[0])
+
+
 def test_bad_options_name_the_argument(lr_chain):
     cases = [
         (dict(krylov_dim=1), "krylov_dim"),
