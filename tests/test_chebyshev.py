@@ -98,9 +98,12 @@ def test_degree_is_the_smallest_rigorous_one():
 # Spectral bounds and plans
 
 
+@pytest.mark.parametrize("exact", [True, False])
 @pytest.mark.parametrize("coupling", ["nn", "lr"])
 @pytest.mark.parametrize("protocol", ["replace", "add", "collective"])
-def test_spectral_bounds_contain_the_spectrum(coupling, protocol):
+def test_spectral_bounds_contain_the_spectrum(coupling, protocol, exact, monkeypatch):
+    if not exact:  # the Weyl bounds alone, as beyond 2^9 amplitudes
+        monkeypatch.setattr(ch, "_EXACT_MAX_DIM", 0)
     battery = qbjax.spin_chain_battery(6, coupling=coupling, protocol=protocol, p=0.8, **CHAIN)
     for h in (battery.charging, battery.energy):
         evals = np.linalg.eigvalsh(np.asarray(dense(h)))
@@ -110,11 +113,16 @@ def test_spectral_bounds_contain_the_spectrum(coupling, protocol):
         assert -bound <= lo and hi <= bound
 
 
-def test_spectral_bounds_are_tight_for_chains():
-    battery = qbjax.spin_chain_battery(8, alpha=0.3)
+def test_spectral_bounds_are_tight_for_chains(monkeypatch):
+    battery = qbjax.spin_chain_battery(8, alpha=0.3, dm=1.0)
     evals = np.linalg.eigvalsh(np.asarray(dense(battery.charging)))
-    lo, hi = ch.spectral_bounds(battery.charging)
-    assert hi - lo < 1.02 * (evals[-1] - evals[0]) < 0.8 * 2 * float(norm_bound(battery.charging))
+    lo, hi = ch.spectral_bounds(battery.charging)  # 2^8 amplitudes: the computed extremes, widened
+    assert lo <= evals[0] and evals[-1] <= hi and hi - lo < (1 + 1e-10) * (evals[-1] - evals[0])
+    monkeypatch.setattr(ch, "_EXACT_MAX_DIM", 0)  # the cluster bound, as beyond 2^9 amplitudes
+    charging = qbjax.spin_chain_battery(8, alpha=0.3).charging
+    evals = np.linalg.eigvalsh(np.asarray(dense(charging)))
+    lo, hi = ch.spectral_bounds(charging)
+    assert hi - lo < 1.02 * (evals[-1] - evals[0]) < 0.8 * 2 * float(norm_bound(charging))
     # diagonal Hamiltonians: the exact extremes
     field = qbjax.spin_chain_battery(5, field=1.3, protocol="collective").energy
     assert ch.spectral_bounds(field) == pytest.approx((-6.5, 6.5), abs=1e-12)

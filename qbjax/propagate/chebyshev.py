@@ -47,7 +47,7 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..terms import PauliSum, norm_bound, pauli_masks
+from ..terms import PauliSum, norm_bound, pauli_masks, sparse
 from .matfree import MatFreeH, matfree
 
 DEFAULT_TOL = 1e-12
@@ -71,6 +71,9 @@ _ROUNDING = 8.0
 _MAX_CLUSTER_SITES = 8
 # Exact diagonal extremes only while (diagonal terms) * 2^N stays below this.
 _MAX_DIAGONAL_WORK = 2**28
+# Up to this dimension the interval also uses H's computed extreme eigenvalues (dense
+# LAPACK, milliseconds), widened by their backward-error bound.
+_EXACT_MAX_DIM = 2**9
 
 
 # ----------------------------------------------------------------------------------------
@@ -162,7 +165,10 @@ def spectral_bounds(h: PauliSum) -> tuple[float, float]:
       bond cannot align with its fields and its coupling at once (N = 8 XXZ chain,
       charging: exact [-34.30, 30.13], this bound [-34.49, 30.29], sum |c| = 43.2);
     - +-sum_k |c_k| (`norm_bound`), so the result is never looser than that.
-    Rounding of the small eigensolves is covered by a widening of 64 eps sum |c|.
+    Rounding of the small eigensolves is covered by a widening of 64 eps sum |c|. Up to
+    2^9 amplitudes it is also intersected with the computed extreme eigenvalues of the
+    dense H, widened by their backward-error bound (`_exact_bounds`): at N = 8 with
+    D = 1 the cluster bound is 10% wider than the spectrum, this one 1e-11.
 
     Args:
         h: Pauli sum with concrete coefficients of shape (K,).
@@ -181,8 +187,20 @@ def spectral_bounds(h: PauliSum) -> tuple[float, float]:
         return 0.0, 0.0
     lo_d, hi_d = _diagonal_bounds(h)
     lo_c, hi_c = _cluster_bounds(h)
-    slack = 64.0 * float(np.finfo(np.float64).eps) * total
-    return max(max(lo_d, lo_c) - slack, -total), min(min(hi_d, hi_c) + slack, total)
+    eps = float(np.finfo(np.float64).eps)
+    lo, hi = max(lo_d, lo_c) - 64.0 * eps * total, min(hi_d, hi_c) + 64.0 * eps * total
+    if h.dimension <= _EXACT_MAX_DIM:
+        lo_e, hi_e = _exact_bounds(h)
+        lo, hi = max(lo, lo_e), min(hi, hi_e)
+    return max(lo, -total), min(hi, total)
+
+
+def _exact_bounds(h: PauliSum) -> tuple[float, float]:
+    """H's extreme eigenvalues widened by 64 d eps sum |c|: LAPACK's symmetric eigensolver is
+    backward stable (the computed values are exact for some H + E, ||E|| <= p(d) eps ||H||)."""
+    evals = np.linalg.eigvalsh(sparse(h).toarray())
+    slack = 64.0 * h.dimension * float(np.finfo(np.float64).eps) * float(np.sum(np.abs(np.asarray(h.coeffs))))
+    return float(evals[0]) - slack, float(evals[-1]) + slack
 
 
 # ----------------------------------------------------------------------------------------
