@@ -25,19 +25,21 @@ import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
+from jaxtyping import Array
 
 from . import _checks, sweep_store
 from . import devices as _devices
 from ._maximize import check_grid, grid_size
 from .charge import grid_points, point_figures, prepare
 from .engines import AbstractEngine, engine_for
-from .engines.base import spectrum_over
+from .engines.base import vertex_bounds
 from .ground_state import check_traced_size
 from .models import PARAMETERS, STRUCTURE, SpinChain
 
@@ -69,9 +71,10 @@ class SweepPlan:
             chosen per point, as `charge` does, for engines that run point by point).
         chunk: points per chunk (a multiple of the number of local devices).
         t_max: the fixed window, or None (one drive period per point, or swept).
-        engine: the engine that computes every point, planned for the longest window (its
-            precision is the sweep's).
+        engine: the engine that computes every point, planned for the longest window and
+            the widest spectral interval (its precision is the sweep's).
         backend: the JAX backend whose local devices run the chunks (None: the default).
+        spectrum: each point's spectral interval, for batchable engines (None otherwise).
     """
 
     model: dict
@@ -84,6 +87,7 @@ class SweepPlan:
     t_max: float | None
     engine: AbstractEngine
     backend: str | None = None
+    spectrum: BoxSpectrum | None = None
 
     @property
     def n_points(self) -> int:
@@ -229,9 +233,11 @@ def plan_sweep(
     engine = engine_for(method, first, batch=rows.shape[0], precision=precision)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
+    spectrum = None
     if engine.batchable:
-        # one interval holds every point's spectrum: one plan and one grid serve the batch
-        lo, hi = _spectrum(fixed, names, rows)
+        # one plan and one grid serve the batch: sized for the widest point's interval
+        spectrum = _box_spectrum(fixed, names, rows)
+        lo, hi = spectrum.widest()
         engine = engine.plan(first, float(np.max(rows[:, -1])), spectrum=(lo, hi))
         if n_grid is None:  # W's frequencies are eigenvalue differences: at most hi - lo
             n_grid = grid_size((hi - lo) * float(np.max(rows[:, -1])), 1.0)
@@ -252,6 +258,7 @@ def plan_sweep(
         t_max=t_max,
         engine=engine,
         backend=backend,
+        spectrum=spectrum,
     )
 
 
@@ -285,16 +292,58 @@ def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
     return SpinChain.of({**fixed, **values})
 
 
-def _spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> tuple[float, float]:
-    """(lo, hi) containing the charging spectrum at every point: from the vertices of the
-    swept box (`engines.base.spectrum_over`)."""
+class BoxSpectrum(NamedTuple):
+    """An interval containing the charging spectrum at every point of the swept box.
+
+    Each swept parameter but p enters H affinely when the others are fixed (g, alpha, D,
+    B, omega), so lambda_max is convex and lambda_min concave along every axis; applied
+    axis by axis, the multilinear interpolation of rigorous bounds at the box's vertices
+    bounds every point inside (`engines.base.spectrum_over`). With p swept every vertex
+    holds +-max sum_k |c_k|. A point's own interval is much narrower than the union over
+    the box: its centre follows the spectrum (N = 8, alpha in [-1, 1], D in [0, 1]:
+    radius 34 instead of 40).
+    """
+
+    columns: tuple[int, ...]  # the rows' columns of the swept parameters (not t_max)
+    lower: tuple[float, ...]  # the box along each of them
+    upper: tuple[float, ...]
+    vertex_lo: tuple[float, ...]  # bounds at the vertices, first axis slowest
+    vertex_hi: tuple[float, ...]
+
+    def widest(self) -> tuple[float, float]:
+        """The widest vertex interval: no point's interval is wider."""
+        i = int(np.argmax(np.subtract(self.vertex_hi, self.vertex_lo)))
+        return self.vertex_lo[i], self.vertex_hi[i]
+
+    def at(self, row) -> tuple[Array, Array]:
+        """(lo, hi) at one row (traced), widened by its rounding."""
+        weights = jnp.ones((1,), row.dtype)
+        for column, lo, hi in zip(self.columns, self.lower, self.upper, strict=True):
+            t = jnp.clip((row[column] - lo) / (hi - lo), 0.0, 1.0) if hi > lo else jnp.zeros((), row.dtype)
+            weights = (weights[:, None] * jnp.stack([1.0 - t, t])[None, :]).reshape(-1)
+        lo = weights @ jnp.asarray(self.vertex_lo, row.dtype)
+        hi = weights @ jnp.asarray(self.vertex_hi, row.dtype)
+        slack = 16.0 * jnp.finfo(row.dtype).eps * max(map(abs, self.vertex_lo + self.vertex_hi))
+        return lo - slack, hi + slack
+
+
+def _box_spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> BoxSpectrum:
+    """Bounds at the vertices of the swept box (`engines.base.vertex_bounds`)."""
     swept = [i for i, name in enumerate(names) if name != "t_max"]
+    lower, upper = rows[:, swept].min(axis=0), rows[:, swept].max(axis=0)
     vertices = []
-    for corner in itertools.product(*[(rows[:, i].min(), rows[:, i].max()) for i in swept]):
+    for corner in itertools.product(*zip(lower, upper, strict=True)):
         row = rows[0].copy()
         row[swept] = corner
         vertices.append(_chain(fixed, names, row).replace(initial="down"))  # the start is not needed
-    return spectrum_over(vertices, affine="p" not in names)
+    bounds = vertex_bounds(vertices, affine="p" not in names)
+    return BoxSpectrum(
+        tuple(swept),
+        tuple(map(float, lower)),
+        tuple(map(float, upper)),
+        tuple(float(b[0]) for b in bounds),
+        tuple(float(b[1]) for b in bounds),
+    )
 
 
 def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_devices: int) -> int:
@@ -344,7 +393,7 @@ def batch_stages(plan: SweepPlan, devices: Sequence):
     sharded over `devices` when there are several (`qbjax bench` times them apart)."""
     t_end = float(np.max(plan.rows[:, -1]))
     model = json.dumps(plan.model, sort_keys=True)
-    return _compiled((model, plan.names, plan.n_grid, plan.engine, t_end, tuple(devices)))
+    return _compiled((model, plan.names, plan.n_grid, plan.engine, plan.spectrum, t_end, tuple(devices)))
 
 
 def _point_by_point(plan: SweepPlan, rows) -> np.ndarray:
@@ -367,10 +416,10 @@ def _point_jit(curve, t_max, n_grid: int):
 def _compiled(key):
     """Two compiled stages: the engine's preparation, then the maxima (one XLA program ran
     the maxima's loops far slower)."""
-    model_json, names, n_grid, engine, t_end, devices = key
+    model_json, names, n_grid, engine, spectrum, t_end, devices = key
     model = json.loads(model_json)
     stages = (
-        jax.vmap(lambda row: engine.prepare(_chain(model, names, row), t_end)),
+        jax.vmap(lambda row: engine.prepare_within(_chain(model, names, row), t_end, spectrum.at(row))),
         jax.vmap(lambda curve, row: point_figures(curve, row[-1], n_grid)),
     )
     if len(devices) == 1:

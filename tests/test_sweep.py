@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -41,6 +42,38 @@ def test_sweep_equals_single_point_charge_on_grid_and_points():
     for point in listed.points():
         single, _ = charge_model({**model, "alpha": point["alpha"]}, point["t_max"])
         assert point["max_power"] == pytest.approx(float(single.max_power), rel=1e-9)
+
+
+@pytest.mark.parametrize("swept", [("g", "alpha", "dm"), ("field", "omega"), ("alpha", "p")])
+def test_every_point_spectrum_lies_in_its_interpolated_interval(swept):
+    # multilinear interpolation of the vertex bounds: rigorous at every point inside the box
+    ranges = {
+        "g": (0.4, 1.6),
+        "alpha": (-1.0, 1.0),
+        "dm": (0.0, 1.2),
+        "field": (0.2, 1.5),
+        "omega": (1.0, 5.0),
+        "p": (0.5, 2.0),
+    }
+    model = {"n": 5, "coupling": "lr", "protocol": "add"}
+    rng = np.random.default_rng(3)
+    axes = {name: np.sort(rng.uniform(*ranges[name], size=4)) for name in swept}
+    plan = plan_sweep(model, axes, method="chebyshev")
+    for index in range(0, plan.n_points, 5):
+        chain, _ = plan.point(index)
+        evals = np.linalg.eigvalsh(np.asarray(qbjax.dense(chain.battery().charging)))
+        lo, hi = (float(v) for v in plan.spectrum.at(jnp.asarray(plan.rows[index])))
+        assert lo <= evals[0] and evals[-1] <= hi
+    lo, hi = plan.spectrum.widest()
+    assert plan.engine.radius == pytest.approx((hi - lo) / 2, rel=1e-9)
+    assert hi - lo <= max(plan.spectrum.vertex_hi) - min(plan.spectrum.vertex_lo)
+
+
+def test_chain_sweep_plans_for_the_widest_point_not_the_union():
+    # alpha moves the spectrum's centre: one point's interval is 15% narrower than the union
+    plan = plan_sweep({"n": 6}, {"alpha": np.linspace(-1, 1, 5), "dm": [0.0, 1.0]}, method="chebyshev")
+    lo, hi = plan.spectrum.widest()
+    assert hi - lo < 0.9 * (max(plan.spectrum.vertex_hi) - min(plan.spectrum.vertex_lo))
 
 
 def test_sweep_ergotropy_is_energy_above_ground_at_t_star():

@@ -207,6 +207,13 @@ class AbstractEngine(eqx.Module):
     def prepare(self, model, t_end) -> Curve:
         """The energy curve of `model` on [0, t_end] (jittable)."""
 
+    def prepare_within(self, model, t_end, spectrum) -> Curve:
+        """`prepare` for a point whose charging spectrum lies in `spectrum` = (lo, hi)
+        (traced; no wider than the planned interval). Engines that expand in the spectral
+        interval use the point's own; the rest ignore it."""
+        del spectrum
+        return self.prepare(model, t_end)
+
     def prepare_concrete(self, model, t_end, *, ergotropy: bool = True) -> Curve:
         """`prepare` on concrete inputs, outside any transformation: compiled once per shape.
 
@@ -255,11 +262,17 @@ def spectrum_over(models, *, affine: bool = True) -> tuple[float, float]:
     exponent p) the interval is +-max sum_k |c_k|, each |c_k| monotone in p and separately
     convex in the others, so again largest at a vertex.
     """
+    bounds = vertex_bounds(models, affine=affine)
+    return min(b[0] for b in bounds), max(b[1] for b in bounds)
+
+
+def vertex_bounds(models, *, affine: bool = True) -> list[tuple[float, float]]:
+    """(lo, hi) containing each model's charging spectrum: `spectral_bounds`, or with
+    `affine=False` the common +-max sum_k |c_k| (see `spectrum_over`)."""
     if not affine:
         radius = max(float(norm_bound(as_battery(model).charging)) for model in models)
-        return -radius, radius
-    bounds = [spectral_bounds(as_battery(model).charging) for model in models]
-    return min(b[0] for b in bounds), max(b[1] for b in bounds)
+        return [(-radius, radius)] * len(models)
+    return [spectral_bounds(as_battery(model).charging) for model in models]
 
 
 @eqx.filter_jit

@@ -21,7 +21,7 @@ import numpy as np
 from .. import _checks
 from .. import precision as _precision
 from ..models import as_battery
-from ..propagate.chebyshev import DEFAULT_TOL, ChebyshevCurve, chebyshev_curve, plan
+from ..propagate.chebyshev import DEFAULT_TOL, ChebyshevCurve, center_radius, chebyshev_curve, plan
 from ..propagate.krylov import ground_state_energy
 from ..terms import PauliSum
 from .base import AbstractEngine, Curve, in_caller_precision
@@ -119,6 +119,12 @@ class Chebyshev(AbstractEngine):
         return _prepare_planned(
             shape, model, t_end, np.asarray(self.center, real), np.asarray(self.radius, real)
         )
+
+    def prepare_within(self, model, t_end, spectrum) -> Curve:
+        # the point's own centre and radius: the planned degree covers the widest point
+        self._require_plan()
+        center, radius = center_radius(spectrum)
+        return self._prepare(model, t_end, center, radius)
 
     def _require_plan(self) -> None:
         if self.degree is None:
