@@ -10,11 +10,14 @@ window's end, the grid and the shape of the times. A later process with the same
 loads and calls them: no tracing, no lowering, no compilation. (A `jax.export` module is
 still lowered and looked up in the compilation cache: 0.4 s of a 1.1 s command.)
 
-Stored programs are always compiled afresh, never taken from JAX's compilation cache: an
-executable loaded from that cache and serialized again lost kernels on this CPU backend
-("Function wrapped_broadcast not found" when a later process called it; found after an
-edit changed the key but not the program). A stored program that fails when called
-anyway is deleted and compiled again.
+Stored programs are compiled by XLA in this process, never taken from JAX's compilation
+cache: an executable loaded from that cache and serialized again loses kernels on the CPU
+backend, and a later process fails to call it ("Function wrapped_broadcast not found").
+JAX decides once per process whether its cache is used, so it cannot be switched off for
+one compilation; instead each stored stage is lowered under a name derived from its key
+(its own entry in JAX's cache), and when JAX's cache delivers it anyway (the stored file
+was deleted) it is compiled again under a random name. A stored program that fails when
+called is deleted and compiled again.
 
 Programs that call external kernels (LAPACK's eigh in the dense and Krylov engines: a
 `custom_call` in the lowered module) are not stored: a fresh process registers those
@@ -84,8 +87,8 @@ def _store(path: Path, compiled) -> None:
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_bytes(blob)
         os.replace(partial, path)
-    except (OSError, pickle.PicklingError, TypeError, ValueError):
-        pass
+    except (OSError, pickle.PicklingError, TypeError, ValueError, jax.errors.JaxRuntimeError):
+        pass  # JaxRuntimeError: XLA cannot serialize some programs ("`LessThan` is not serializable")
 
 
 def _load(path: Path):
@@ -120,38 +123,63 @@ def two_stage(key_parts, prepare, figures, arguments: dict):
         except jax.errors.JaxRuntimeError:  # a damaged program: compile it again
             for path in paths:
                 path.unlink(missing_ok=True)
-    lowered = _lower(prepare, figures, sorted(arguments), values)
+    lowered = _lower(prepare, figures, sorted(arguments), values, key[:16])
     storable = not any("custom_call" in stage.as_text() for stage in lowered)
-    stages = _compile(lowered, fresh=storable)
-    if storable:
+    stages, from_jax_cache = _compile(lowered)
+    if storable and from_jax_cache:  # JAX's cache held these very modules (the files were deleted)
+        lowered = _lower(prepare, figures, sorted(arguments), values, os.urandom(8).hex())
+        stages, from_jax_cache = _compile(lowered)
+    if storable and not from_jax_cache:
         for path, stage in zip(paths, stages, strict=True):
             _store(path, stage)
     return stages[1](*stages[0](), *values)
 
 
-def _lower(prepare, figures, names, values):
-    """Both stages lowered: figures takes prepare's outputs, then the named arguments."""
-    stage1 = jax.jit(prepare).lower()
+def _lower(prepare, figures, names, values, tag: str):
+    """Both stages lowered: figures takes prepare's outputs, then the named arguments. `tag`
+    names the modules, and so their entries in JAX's compilation cache."""
+    stage1 = jax.jit(_named(prepare, f"prepare_{tag}")).lower()
     specs = list(stage1.out_info) + [jax.ShapeDtypeStruct(v.shape, v.dtype) for v in values]
     count = len(stage1.out_info)
 
     def flat_figures(*flat):
         return figures(*flat[:count], **dict(zip(names, flat[count:], strict=True)))
 
-    return stage1, jax.jit(flat_figures).lower(*specs)
+    return stage1, jax.jit(_named(flat_figures, f"figures_{tag}")).lower(*specs)
 
 
-def _compile(lowered, *, fresh: bool):
-    """The stages compiled; `fresh`: by XLA itself, JAX's compilation cache off (see the
-    module docstring: only fresh executables are stored)."""
-    with compilation_cache_off(fresh):
-        return tuple(stage.compile() for stage in lowered)
+def _named(function, name: str):
+    def named(*args):
+        return function(*args)
+
+    named.__name__ = named.__qualname__ = name
+    return named
+
+
+_cache_hits = 0  # executables JAX's compilation cache has delivered in this process
+
+
+def _count_cache_hits(event: str, **_) -> None:
+    global _cache_hits
+    if event == "/jax/compilation_cache/cache_hits":
+        _cache_hits += 1
+
+
+jax.monitoring.register_event_listener(_count_cache_hits)
+
+
+def _compile(lowered):
+    """The stages compiled, and whether JAX's compilation cache delivered any of them."""
+    before = _cache_hits
+    stages = tuple(stage.compile() for stage in lowered)
+    return stages, _cache_hits > before
 
 
 @contextlib.contextmanager
 def compilation_cache_off(off: bool = True):
     """JAX's persistent compilation cache switched off inside (when `off`), restored after:
-    XLA compiles every program itself."""
+    XLA compiles every program itself. Effective only when nothing was compiled in this
+    process before: JAX decides at the first compilation whether the cache is used."""
     cached = jax.config.jax_enable_compilation_cache
     jax.config.update("jax_enable_compilation_cache", cached and not off)
     try:

@@ -75,9 +75,10 @@ def test_a_repeated_command_in_a_fresh_process_gives_the_same_json(tmp_path, met
 
 
 def test_programs_stored_after_a_compilation_cache_hit_still_run(tmp_path):
-    """A program whose compilation JAX's cache already held (an edit changed the key, not
-    the program) is compiled afresh before it is stored: once it was stored from the cache
-    hit and the next process failed with 'Function ... not found'."""
+    """A program whose compilation JAX's cache already held (the stored files were deleted)
+    is compiled afresh before it is stored: an executable from JAX's cache, stored again,
+    fails in the next process ('Function ... not found'), and switching JAX's cache off for
+    one compilation has no effect once the process has compiled anything."""
     import json
     import os
     import shutil
@@ -92,10 +93,19 @@ def test_programs_stored_after_a_compilation_cache_hit_still_run(tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         return json.loads(done.stdout)
 
+    def stored():
+        files = (tmp_path / "programs").iterdir()
+        return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in files}
+
     first = run()
     shutil.rmtree(tmp_path / "programs")  # JAX's compilation cache keeps both stages
     assert run() == first  # compiled again, stored
+    written = stored()
+    assert len(written) == 2
     assert run() == first  # loaded and called
+    # not rewritten: a stored program that fails when called is deleted and stored anew, which
+    # hid that such stored programs failed in every later process
+    assert stored() == written
 
 
 def test_a_program_that_fails_when_called_is_compiled_again(tmp_path, monkeypatch):
