@@ -168,7 +168,7 @@ def spectral_bounds(h: PauliSum) -> tuple[float, float]:
     Rounding of the small eigensolves is covered by a widening of 64 eps sum |c|. Up to
     2^9 amplitudes it is also intersected with the computed extreme eigenvalues of the
     dense H, widened by their backward-error bound (`_exact_bounds`): at N = 8 with
-    D = 1 the cluster bound is 10% wider than the spectrum, this one 1e-11.
+    D = 1 the cluster bound is 11% wider than the spectrum, this one about 1e-11 wider.
 
     Args:
         h: Pauli sum with concrete coefficients of shape (K,).
