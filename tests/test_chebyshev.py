@@ -129,6 +129,16 @@ def test_spectral_bounds_are_tight_for_chains(monkeypatch):
     assert ch.spectral_bounds(PauliSum(3, (), jnp.zeros((0,)))) == (0.0, 0.0)
 
 
+def test_interval_in_single_precision_still_contains_the_spectrum():
+    # c and r rounded to float32: without widening, many of the rounded intervals
+    # would lose an end of the float64 one, where T_k grows
+    rng = np.random.default_rng(5)
+    for center, radius in zip(rng.uniform(-50, 50, 200), rng.uniform(1, 60, 200), strict=True):
+        c, r = (float(x) for x in ch._working_interval(center, radius, np.float32))
+        assert c - r <= center - radius and center + radius <= c + r
+        assert r - radius <= 1e-5 * (radius + abs(center))  # and hardly wider
+
+
 def test_plan_rule(chain6):
     h = chain6.charging
     center, radius, degree, segments = ch.plan(h, 20.0, tol=1e-12)

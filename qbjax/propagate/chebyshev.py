@@ -498,6 +498,15 @@ def folded_gram(op_h0, phis: Complex[Array, "K1 d"]) -> Float[Array, "K1 K1"]:
     return jnp.real(d.conj()[:, None] * rows.T * d[None, :])
 
 
+def _working_interval(center, radius, real) -> tuple[Array, Array]:
+    """c and r in the working precision, r widened by 8 eps (r + |c|) of it: rounding them
+    (and the interval arithmetic before, in float32 too) must not move an end of the
+    spectrum outside [c - r, c + r], where T_k grows instead of staying within [-1, 1]."""
+    eps = float(np.finfo(real).eps)
+    center, radius = jnp.asarray(center).astype(real), jnp.asarray(radius).astype(real)
+    return center, radius + 8.0 * eps * (radius + jnp.abs(center))
+
+
 def _real_dtype(cdtype) -> np.dtype:
     return np.dtype(np.float64 if np.dtype(cdtype) == np.complex128 else np.float32)
 
@@ -763,7 +772,7 @@ def chebyshev_curve(
     dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
     psi0 = psi0.astype(dtype)
     real = _real_dtype(dtype)
-    center, radius = jnp.asarray(center).astype(real), jnp.asarray(radius).astype(real)
+    center, radius = _working_interval(center, radius, real)
     tau = jnp.asarray(t_end).astype(real) / segments
     gram, error, overlaps, spread, op_h = _march_curve(
         h_charging, h_energy, psi0, center, radius, tau, degree, segments
@@ -837,6 +846,6 @@ def evolve_chebyshev(
     degree = degree_for(radius * float(gaps.max()) / n_sub, tol / (n_sub * len(gaps)))
     dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
     real = _real_dtype(dtype)
-    c, r = jnp.asarray(center, real), jnp.asarray(radius, real)
+    c, r = _working_interval(center, radius, real)
     states, error = _march_states(h, psi0.astype(dtype), c, r, jnp.asarray(gaps, real), degree, n_sub)
     return ChebyshevStates(states, error)
