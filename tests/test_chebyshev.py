@@ -1,6 +1,7 @@
 """Chebyshev propagator: Bessel functions, spectral bounds, plans, states, energy curves, derivatives."""
 
 import math
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -348,7 +349,7 @@ SLOW = pytest.mark.slow
     + [pytest.param(c, p, marks=SLOW) for c, p in (("lr", "replace"), ("nn", "add"), ("lr", "collective"))],
 )
 def test_engine_agrees_with_dense_on_random_chains(coupling, protocol):
-    rng = np.random.default_rng(abs(hash((coupling, protocol))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{coupling}-{protocol}".encode()))  # the same chain every run
     n = int(rng.integers(3, 8))
     params = dict(
         g=rng.uniform(0.3, 1.5), p=rng.uniform(0, 2), alpha=rng.uniform(-1, 1), dm=rng.uniform(0, 1),
