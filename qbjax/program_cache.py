@@ -30,7 +30,6 @@ Only the `qbjax` command turns this on (`enable`); the Python API always traces.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
@@ -173,16 +172,3 @@ def _compile(lowered):
     before = _cache_hits
     stages = tuple(stage.compile() for stage in lowered)
     return stages, _cache_hits > before
-
-
-@contextlib.contextmanager
-def compilation_cache_off(off: bool = True):
-    """JAX's persistent compilation cache switched off inside (when `off`), restored after:
-    XLA compiles every program itself. Effective only when nothing was compiled in this
-    process before: JAX decides at the first compilation whether the cache is used."""
-    cached = jax.config.jax_enable_compilation_cache
-    jax.config.update("jax_enable_compilation_cache", cached and not off)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_compilation_cache", cached)

@@ -76,20 +76,19 @@ def _config(args):
 
 
 def run(args) -> int:
+    import jax
     from tqdm import tqdm
 
     from ..bench import run_bench
     from ..bench_plots import plot_throughput, plot_times
-    from ..program_cache import compilation_cache_off
 
     config = _config(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    # compile_s must time XLA compiling, not loading a program compiled by an earlier run
-    with (
-        compilation_cache_off(),
-        tqdm(total=config.n_measurements(), unit="run", desc="bench", file=sys.stderr) as bar,
-    ):
+    # compile_s must time XLA compiling, not loading a program compiled by an earlier run; JAX
+    # decides at its first compilation whether the cache is used, so off for the whole process
+    jax.config.update("jax_enable_compilation_cache", False)
+    with tqdm(total=config.n_measurements(), unit="run", desc="bench", file=sys.stderr) as bar:
 
         def tick(label: str) -> None:
             bar.set_postfix_str(label, refresh=False)
