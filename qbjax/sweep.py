@@ -6,7 +6,8 @@ Cartesian grid or a list of points, on any engine (`method`, chosen once for the
 The points run in chunks: on a batchable engine (dense, Krylov, Chebyshev) each chunk is
 one `jit(vmap(...))` call in which every point shares the term structure (only the
 coefficients are batched), sharded over the visible devices with `jax.shard_map`, and one
-plan (a spectral interval from the vertices of the swept box) serves every point; the
+plan, sized for the widest point, serves every point, each in its own spectral interval
+interpolated from bounds at the vertices of the swept box (`BoxSpectrum`); the
 symmetric and mean-field engines run a chunk point by point, each exactly as `charge`.
 With an output folder every finished chunk is written at once (`sweep_store`), so a
 killed sweep rerun with the same arguments computes only the missing chunks.
