@@ -30,7 +30,7 @@ from . import _checks, box_search
 from ._maximize import check_grid, grid_size
 from .charge import maxima
 from .engines import AbstractEngine, engine_for
-from .engines.base import spectrum_over
+from .engines.base import BoxSpectrum, vertex_bounds
 from .ground_state import check_traced_size
 from .models import PARAMETERS, SpinChain
 
@@ -120,6 +120,7 @@ class _Objective:
         self.n_grid = n_grid
         self.engine: AbstractEngine | None = None
         self.t_end: float | None = None
+        self.spectrum: BoxSpectrum | None = None
 
     def params(self, x):
         return dict(zip(self.names, self.lo + self.width * x, strict=True))
@@ -147,18 +148,34 @@ class _Objective:
             self.t_end = max(float(self.window(c)) for c in corners)
         if self.model.get("initial") == "ground":
             check_traced_size(self.model.get("n", 4))
-        # the corners only bound the charging spectrum: their start is not needed
-        models = [self.chain(c).replace(initial="down") for c in corners]
-        spectrum = spectrum_over(models, affine="p" not in self.names)
-        self.engine = engine.plan(models[0], self.t_end, spectrum=spectrum)
+        self.spectrum = self._box_spectrum()
+        lo, hi = self.spectrum.widest()
+        self.engine = engine.plan(self.chain(corners[0]), self.t_end, spectrum=(lo, hi))
         if "t" not in self.names and self.n_grid is None:
             window = max(float(self.window(c)) for c in corners)
-            self.n_grid = grid_size((spectrum[1] - spectrum[0]) * window, 1.0)
+            self.n_grid = grid_size((hi - lo) * window, 1.0)
+
+    def _box_spectrum(self) -> BoxSpectrum:
+        """Bounds on the charging spectrum at the box's vertices (the time "t" aside), so that
+        each point x of the unit box expands in its own interval (`engines.base.BoxSpectrum`)."""
+        spectral = [i for i, name in enumerate(self.names) if name != "t"]
+        models = []
+        for corner in itertools.product((0.0, 1.0), repeat=len(spectral)):
+            x = np.zeros(len(self.names))
+            x[spectral] = corner
+            # the vertices only bound the charging spectrum: their start is not needed
+            models.append(self.chain(self.params(jnp.asarray(x))).replace(initial="down"))
+        bounds = vertex_bounds(models, affine="p" not in self.names)
+        ones = (1.0,) * len(spectral)
+        los, his = (tuple(float(b[k]) for b in bounds) for k in (0, 1))
+        return BoxSpectrum(tuple(spectral), (0.0,) * len(spectral), ones, los, his)
 
     def __call__(self, x):
         """(P, T) at x."""
         params = self.params(x)
-        curve = self.engine.prepare(self.chain(params), self.t_end)
+        # the interval is not a parameter of the curve (any containing the spectrum serves)
+        spectrum = jax.lax.stop_gradient(self.spectrum.at(x))
+        curve = self.engine.prepare_within(self.chain(params), self.t_end, spectrum)
         if "t" in params:
             t = params["t"]
             work = curve.energy(t[None])[0] - curve.initial_energy()

@@ -26,21 +26,19 @@ import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
-from jaxtyping import Array
 
 from . import _checks, sweep_store
 from . import devices as _devices
 from ._maximize import check_grid, grid_size
 from .charge import grid_points, point_figures, prepare
 from .engines import AbstractEngine, engine_for
-from .engines.base import vertex_bounds
+from .engines.base import BoxSpectrum, vertex_bounds
 from .ground_state import check_traced_size
 from .models import PARAMETERS, STRUCTURE, SpinChain
 
@@ -291,41 +289,6 @@ def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
     """The model at one point; row = (swept values..., t_max)."""
     values = {name: row[i] for i, name in enumerate(names) if name != "t_max"}
     return SpinChain.of({**fixed, **values})
-
-
-class BoxSpectrum(NamedTuple):
-    """An interval containing the charging spectrum at every point of the swept box.
-
-    Each swept parameter but p enters H affinely when the others are fixed (g, alpha, D,
-    B, omega), so lambda_max is convex and lambda_min concave along every axis; applied
-    axis by axis, the multilinear interpolation of rigorous bounds at the box's vertices
-    bounds every point inside (`engines.base.spectrum_over`). With p swept every vertex
-    holds +-max sum_k |c_k|. A point's own interval is much narrower than the union over
-    the box: its centre follows the spectrum (N = 8, alpha in [-1, 1], D in [0, 1]:
-    radius 34 instead of 40).
-    """
-
-    columns: tuple[int, ...]  # the rows' columns of the swept parameters (not t_max)
-    lower: tuple[float, ...]  # the box along each of them
-    upper: tuple[float, ...]
-    vertex_lo: tuple[float, ...]  # bounds at the vertices, first axis slowest
-    vertex_hi: tuple[float, ...]
-
-    def widest(self) -> tuple[float, float]:
-        """The widest vertex interval: no point's interval is wider."""
-        i = int(np.argmax(np.subtract(self.vertex_hi, self.vertex_lo)))
-        return self.vertex_lo[i], self.vertex_hi[i]
-
-    def at(self, row) -> tuple[Array, Array]:
-        """(lo, hi) at one row (traced), widened by its rounding."""
-        weights = jnp.ones((1,), row.dtype)
-        for column, lo, hi in zip(self.columns, self.lower, self.upper, strict=True):
-            t = jnp.clip((row[column] - lo) / (hi - lo), 0.0, 1.0) if hi > lo else jnp.zeros((), row.dtype)
-            weights = (weights[:, None] * jnp.stack([1.0 - t, t])[None, :]).reshape(-1)
-        lo = weights @ jnp.asarray(self.vertex_lo, row.dtype)
-        hi = weights @ jnp.asarray(self.vertex_hi, row.dtype)
-        slack = 16.0 * jnp.finfo(row.dtype).eps * max(map(abs, self.vertex_lo + self.vertex_hi))
-        return lo - slack, hi + slack
 
 
 def _box_spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> BoxSpectrum:

@@ -26,7 +26,7 @@ whether a sweep may split a chunk over several devices;
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -273,6 +273,42 @@ def vertex_bounds(models, *, affine: bool = True) -> list[tuple[float, float]]:
         radius = max(float(norm_bound(as_battery(model).charging)) for model in models)
         return [(-radius, radius)] * len(models)
     return [spectral_bounds(as_battery(model).charging) for model in models]
+
+
+class BoxSpectrum(NamedTuple):
+    """An interval containing the charging spectrum at every point of a box of parameters
+    (a sweep's, an optimisation's), for each point its own.
+
+    Each swept parameter but p enters H affinely when the others are fixed (g, alpha, D,
+    B, omega), so lambda_max is convex and lambda_min concave along every axis; applied
+    axis by axis, the multilinear interpolation of rigorous bounds at the box's vertices
+    bounds every point inside (see `spectrum_over`). With p swept every vertex
+    holds +-max sum_k |c_k|. A point's own interval is much narrower than the union over
+    the box: its centre follows the spectrum (N = 8, alpha in [-1, 1], D in [0, 1]:
+    radius 34 instead of 40).
+    """
+
+    columns: tuple[int, ...]  # where the spectral parameters are in a point's vector
+    lower: tuple[float, ...]  # the box along each of them
+    upper: tuple[float, ...]
+    vertex_lo: tuple[float, ...]  # bounds at the vertices, first axis slowest
+    vertex_hi: tuple[float, ...]
+
+    def widest(self) -> tuple[float, float]:
+        """The widest vertex interval: no point's interval is wider."""
+        i = int(np.argmax(np.subtract(self.vertex_hi, self.vertex_lo)))
+        return self.vertex_lo[i], self.vertex_hi[i]
+
+    def at(self, row) -> tuple[Array, Array]:
+        """(lo, hi) at one point's vector of parameters (traced), widened by its rounding."""
+        weights = jnp.ones((1,), row.dtype)
+        for column, lo, hi in zip(self.columns, self.lower, self.upper, strict=True):
+            t = jnp.clip((row[column] - lo) / (hi - lo), 0.0, 1.0) if hi > lo else jnp.zeros((), row.dtype)
+            weights = (weights[:, None] * jnp.stack([1.0 - t, t])[None, :]).reshape(-1)
+        lo = weights @ jnp.asarray(self.vertex_lo, row.dtype)
+        hi = weights @ jnp.asarray(self.vertex_hi, row.dtype)
+        slack = 16.0 * jnp.finfo(row.dtype).eps * max(map(abs, self.vertex_lo + self.vertex_hi))
+        return lo - slack, hi + slack
 
 
 @eqx.filter_jit
