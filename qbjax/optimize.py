@@ -30,7 +30,7 @@ from . import _checks, box_search
 from ._maximize import check_grid, grid_size
 from .charge import maxima
 from .engines import AbstractEngine, engine_for
-from .engines.base import BoxSpectrum, vertex_bounds
+from .engines.base import BoxSpectrum
 from .ground_state import check_traced_size
 from .models import PARAMETERS, SpinChain
 
@@ -159,16 +159,14 @@ class _Objective:
         """Bounds on the charging spectrum at the box's vertices (the time "t" aside), so that
         each point x of the unit box expands in its own interval (`engines.base.BoxSpectrum`)."""
         spectral = [i for i, name in enumerate(self.names) if name != "t"]
-        models = []
-        for corner in itertools.product((0.0, 1.0), repeat=len(spectral)):
+
+        def chain_at(corner):
             x = np.zeros(len(self.names))
             x[spectral] = corner
-            # the vertices only bound the charging spectrum: their start is not needed
-            models.append(self.chain(self.params(jnp.asarray(x))).replace(initial="down"))
-        bounds = vertex_bounds(models, affine="p" not in self.names)
-        ones = (1.0,) * len(spectral)
-        los, his = (tuple(float(b[k]) for b in bounds) for k in (0, 1))
-        return BoxSpectrum(tuple(spectral), (0.0,) * len(spectral), ones, los, his)
+            return self.chain(self.params(jnp.asarray(x)))
+
+        zeros, ones = (0.0,) * len(spectral), (1.0,) * len(spectral)
+        return BoxSpectrum.of(spectral, zeros, ones, chain_at, affine="p" not in self.names)
 
     def __call__(self, x):
         """(P, T) at x."""

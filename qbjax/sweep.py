@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import json
 import math
 import sys
@@ -38,7 +37,7 @@ from . import devices as _devices
 from ._maximize import check_grid, grid_size
 from .charge import grid_points, point_figures, prepare
 from .engines import AbstractEngine, engine_for
-from .engines.base import BoxSpectrum, vertex_bounds
+from .engines.base import BoxSpectrum
 from .ground_state import check_traced_size
 from .models import PARAMETERS, STRUCTURE, SpinChain
 
@@ -292,22 +291,16 @@ def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
 
 
 def _box_spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> BoxSpectrum:
-    """Bounds at the vertices of the swept box (`engines.base.vertex_bounds`)."""
+    """Bounds at the vertices of the swept box (`engines.base.BoxSpectrum`)."""
     swept = [i for i, name in enumerate(names) if name != "t_max"]
-    lower, upper = rows[:, swept].min(axis=0), rows[:, swept].max(axis=0)
-    vertices = []
-    for corner in itertools.product(*zip(lower, upper, strict=True)):
+
+    def chain_at(corner):
         row = rows[0].copy()
         row[swept] = corner
-        vertices.append(_chain(fixed, names, row).replace(initial="down"))  # the start is not needed
-    bounds = vertex_bounds(vertices, affine="p" not in names)
-    return BoxSpectrum(
-        tuple(swept),
-        tuple(map(float, lower)),
-        tuple(map(float, upper)),
-        tuple(float(b[0]) for b in bounds),
-        tuple(float(b[1]) for b in bounds),
-    )
+        return _chain(fixed, names, row)
+
+    lower, upper = rows[:, swept].min(axis=0), rows[:, swept].max(axis=0)
+    return BoxSpectrum.of(swept, lower, upper, chain_at, affine="p" not in names)
 
 
 def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_devices: int) -> int:

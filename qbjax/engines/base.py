@@ -26,6 +26,7 @@ whether a sweep may split a chunk over several devices;
 from __future__ import annotations
 
 import abc
+import itertools
 from typing import ClassVar, NamedTuple
 
 import equinox as eqx
@@ -293,6 +294,23 @@ class BoxSpectrum(NamedTuple):
     upper: tuple[float, ...]
     vertex_lo: tuple[float, ...]  # bounds at the vertices, first axis slowest
     vertex_hi: tuple[float, ...]
+
+    @classmethod
+    def of(cls, columns, lower, upper, chain_at, *, affine: bool) -> BoxSpectrum:
+        """Bounds at the vertices of the box [lower, upper] along `columns`, enumerated in the
+        order `at` interpolates them; `chain_at(corner)` is the SpinChain at a corner (its
+        values along `columns`). `affine=False` when p varies (`vertex_bounds`)."""
+        corners = itertools.product(*zip(lower, upper, strict=True))
+        # the vertices only bound the charging spectrum: their start is not needed
+        models = [chain_at(np.asarray(corner)).replace(initial="down") for corner in corners]
+        bounds = vertex_bounds(models, affine=affine)
+        return cls(
+            tuple(columns),
+            tuple(map(float, lower)),
+            tuple(map(float, upper)),
+            tuple(float(b[0]) for b in bounds),
+            tuple(float(b[1]) for b in bounds),
+        )
 
     def widest(self) -> tuple[float, float]:
         """The widest vertex interval: no point's interval is wider."""
