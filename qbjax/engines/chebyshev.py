@@ -21,7 +21,7 @@ import numpy as np
 from .. import _checks
 from .. import precision as _precision
 from ..models import as_battery
-from ..propagate.chebyshev import DEFAULT_TOL, ChebyshevCurve, center_radius, chebyshev_curve, plan
+from ..propagate.chebyshev import DEFAULT_TOL, ChebyshevCurve, chebyshev_curve, plan
 from ..propagate.krylov import ground_state_energy
 from ..terms import PauliSum
 from .base import AbstractEngine, Curve, in_caller_precision
@@ -106,36 +106,32 @@ class Chebyshev(AbstractEngine):
         return Chebyshev(tol, dtype, self.bounds, c, r, k, s)
 
     def prepare(self, model, t_end) -> Curve:
-        self._require_plan()
-        return self._prepare(model, t_end, self.center, self.radius)
+        return self._prepare(model, t_end, self._planned_interval())
 
     def prepare_concrete(self, model, t_end, *, ergotropy: bool = True) -> Curve:
         # the interval enters as numbers, so every model with the same degree and segments
         # (and term structure) shares one compiled program
         del ergotropy
-        self._require_plan()
         shape = dataclasses.replace(self, center=None, radius=None)
         real = _precision.real_dtype(self.precision)
-        return _prepare_planned(
-            shape, model, t_end, np.asarray(self.center, real), np.asarray(self.radius, real)
-        )
+        bounds = tuple(np.asarray(end, real) for end in self._planned_interval())
+        return _prepare_planned(shape, model, t_end, bounds)
 
     def prepare_within(self, model, t_end, spectrum) -> Curve:
-        # the point's own centre and radius: the planned degree covers the widest point
-        self._require_plan()
-        center, radius = center_radius(spectrum)
-        return self._prepare(model, t_end, center, radius)
+        # the point's own interval: the planned degree covers the widest point
+        self._planned_interval()  # refuses an unplanned engine
+        return self._prepare(model, t_end, spectrum)
 
-    def _require_plan(self) -> None:
+    def _planned_interval(self) -> tuple[float, float]:
         if self.degree is None:
             raise _checks.ArgumentError("method", "a Chebyshev engine must be planned (engine.plan) first")
+        return self.center - self.radius, self.center + self.radius
 
-    def _prepare(self, model, t_end, center, radius) -> Curve:
+    def _prepare(self, model, t_end, bounds) -> Curve:
         battery = as_battery(model)
         if self.precision == "single":
             battery = _precision.battery_in(battery, "single")
         psi0 = battery.initial_state().astype(self.dtype)
-        bounds = (center - radius, center + radius)
         curve = chebyshev_curve(
             battery.charging,
             battery.energy,
@@ -158,5 +154,5 @@ class Chebyshev(AbstractEngine):
 
 
 @eqx.filter_jit
-def _prepare_planned(engine: Chebyshev, model, t_end, center, radius) -> Curve:
-    return engine._prepare(model, t_end, center, radius)
+def _prepare_planned(engine: Chebyshev, model, t_end, bounds) -> Curve:
+    return engine._prepare(model, t_end, bounds)
