@@ -113,7 +113,8 @@ def two_stage(key_parts, prepare, figures, arguments: dict):
     key = _key(key_parts)
     if key is None or _directory is None:
         return None
-    values = [jnp.asarray(arguments[name]) for name in sorted(arguments)]
+    names = sorted(arguments)
+    values = [jnp.asarray(arguments[name]) for name in names]
     paths = (_directory / f"{key}.prepare", _directory / f"{key}.figures")
     stages = tuple(_load(path) for path in paths)
     if None not in stages:
@@ -122,11 +123,11 @@ def two_stage(key_parts, prepare, figures, arguments: dict):
         except jax.errors.JaxRuntimeError:  # a damaged program: compile it again
             for path in paths:
                 path.unlink(missing_ok=True)
-    lowered = _lower(prepare, figures, sorted(arguments), values, key[:16])
+    lowered = _lower(prepare, figures, names, values, key[:16])
     storable = not any("custom_call" in stage.as_text() for stage in lowered)
     stages, from_jax_cache = _compile(lowered)
     if storable and from_jax_cache:  # JAX's cache held these very modules (the files were deleted)
-        lowered = _lower(prepare, figures, sorted(arguments), values, os.urandom(8).hex())
+        lowered = _lower(prepare, figures, names, values, os.urandom(8).hex())
         stages, from_jax_cache = _compile(lowered)
     if storable and not from_jax_cache:
         for path, stage in zip(paths, stages, strict=True):
