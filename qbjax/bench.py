@@ -427,7 +427,8 @@ class _Bench:
         jobs = [(w, 1, builders[w], 1) for w in WORKLOADS]
         for batch in self.config.batches:
             # plan_sweep rounds the chunk up to a multiple of the devices (`chunk_devices`)
-            used = n_devices if engine_class(engine).shardable else 1
+            local = devices.local_devices(backend)[:n_devices]
+            used = len(devices.shard_devices(local, engine_class(engine).host_kernels))
             jobs.append(("sweep", batch, lambda p, b=batch: sweep_pipeline(engine, n, p, b, backend), used))
         for workload, batch, build, used in jobs:
             for precision in self.config.precisions:

@@ -6,7 +6,8 @@ refused before anything runs, with the backends that are visible.
 
 JAX's CPU backend is one device however many cores there are, and one XLA program uses
 the others only inside large operations. `use_cpu_cores` makes it one device per core, so
-a sweep's chunks split over all of them (`qbjax sweep` does this itself).
+a sweep's chunks split over all of them (`qbjax sweep` does this itself), except programs
+that call LAPACK (`shard_devices`: they would deadlock there).
 """
 
 from __future__ import annotations
@@ -50,6 +51,25 @@ def local_devices(backend: str | None = None) -> list:
     if backend is None:
         return jax.local_devices()
     return jax.local_devices(backend=check_backend(backend))
+
+
+def shard_devices(devices: Sequence, host_kernels: bool) -> list:
+    """The devices one program may be split over: all of `devices`, or the first alone when
+    the program calls LAPACK kernels (`host_kernels`) and the devices are CPU devices.
+
+    Why: every CPU device of a process runs its program on one shared pool of threads, one
+    per core. jaxlib's batched LAPACK kernels (`eigh` under `vmap`: the dense and Krylov
+    engines) cut their batch into pieces, schedule the pieces on that pool, and block the
+    pool thread they run on until the pieces are done. With one device per core, as many
+    of those calls can run at once as the pool has threads; then every thread waits and no
+    thread is left to run a piece: the process hangs at 0% CPU (`qbjax sweep --n 4` on 2
+    cores, issue 26). On one device the kernel already spreads its batch over every core.
+    Programs of pure XLA never block a pool thread, and do gain from one device per core.
+    """
+    devices = list(devices)
+    if host_kernels and devices and devices[0].platform == "cpu":
+        return devices[:1]
+    return devices
 
 
 def describe(devices: Sequence) -> str:

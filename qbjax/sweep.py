@@ -228,7 +228,9 @@ def plan_sweep(
     first = _chain(fixed, names, rows[0])  # validates the fixed arguments
     if first.initial == "ground":
         check_traced_size(first.n)
-    engine = engine_for(method, first, batch=rows.shape[0], precision=precision)
+    engine = engine_for(
+        method, first, batch=rows.shape[0], precision=precision, also=_axis_models(fixed, names, rows)
+    )
     if n_grid is not None:
         n_grid = check_grid(n_grid)
     spectrum = None
@@ -241,9 +243,7 @@ def plan_sweep(
             n_grid = grid_size((hi - lo) * float(np.max(rows[:, -1])), 1.0)
     else:
         devices = 1  # points run one at a time, each exactly as `charge` runs it
-    if not engine.shardable:
-        devices = 1
-    n_devices = devices or len(_devices.local_devices(backend))
+    n_devices = devices or len(_devices.shard_devices(_devices.local_devices(backend), engine.host_kernels))
     chunk = _chunk(engine, first, rows.shape[0], chunk, n_devices)
     return SweepPlan(
         model=_plain(fixed),
@@ -290,6 +290,21 @@ def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
     return SpinChain.of({**fixed, **values})
 
 
+def _axis_models(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray) -> list[SpinChain]:
+    """The model at every distinct value of each swept parameter, the others as at the first
+    point. What an engine requires of a model concerns one parameter at a time (p = 0, D = 0,
+    uniform fields), so these models decide for every point of the sweep."""
+    models = []
+    for i, name in enumerate(names):
+        if name == "t_max":
+            continue
+        for value in np.unique(rows[:, i]):
+            row = rows[0].copy()
+            row[i] = value
+            models.append(_chain(fixed, names, row))
+    return models
+
+
 def _box_spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> BoxSpectrum:
     """Bounds at the vertices of the swept box (`engines.base.BoxSpectrum`)."""
     swept = [i for i, name in enumerate(names) if name != "t_max"]
@@ -322,9 +337,9 @@ def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_de
 
 def chunk_devices(plan: SweepPlan) -> list:
     """The local devices a chunk is split over: as many as divide the chunk, or one for
-    engines that run point by point or are not `shardable`."""
-    local = _devices.local_devices(plan.backend)
-    if not (plan.engine.batchable and plan.engine.shardable):
+    engines that run point by point or call LAPACK on the CPU (`devices.shard_devices`)."""
+    local = _devices.shard_devices(_devices.local_devices(plan.backend), plan.engine.host_kernels)
+    if not plan.engine.batchable:
         return local[:1]
     return local[: math.gcd(plan.chunk, len(local))]
 

@@ -1,5 +1,5 @@
 """A sweep sharded over several devices (two CPU devices forced in a fresh process) gives
-the numbers of one device; Krylov chunks stay on one device (not `shardable`)."""
+the numbers of one device; Krylov chunks stay on one CPU device (they call LAPACK)."""
 
 import json
 import os

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -129,13 +130,70 @@ def _run(args, env=None, **kwargs):
 
 
 def test_four_cpu_devices_give_identical_results(tmp_path):
+    # Chebyshev: pure XLA, so its chunks split over the devices (dense and Krylov stay on one)
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
-    sharded = json.loads(_run([*GRID_ARGS, "--chunk", "4", "--out", str(tmp_path / "four")], env).stdout)
+    args = [*GRID_ARGS, "--method", "chebyshev", "--chunk", "4", "--out", str(tmp_path / "four")]
+    sharded = json.loads(_run(args, env).stdout)
     assert sharded["devices"] == 4
-    single = sweep({"n": 3, "g": 0.8}, {"alpha": np.linspace(-1, 1, 5), "dm": [0.0, 0.7]}, progress=False)
+    axes = {"alpha": np.linspace(-1, 1, 5), "dm": [0.0, 0.7]}
+    single = sweep({"n": 3, "g": 0.8}, axes, method="chebyshev", progress=False)
     for point, expected in zip(sharded["points"], single.points(), strict=True):
         for key in ("alpha", "dm", "max_power", "t_max_power", "max_work"):
             assert point[key] == pytest.approx(expected[key], rel=1e-13, abs=1e-15)
+
+
+@pytest.mark.slow  # test_cli_sweep_with_a_users_defaults_finishes runs the default device count
+@pytest.mark.parametrize("devices", [1, 2, 4])
+def test_lapack_sweep_finishes_on_every_device_count_with_caches_on(devices, tmp_path):
+    # issue 26: with one CPU device per core, two devices' batched eigh calls each blocked a
+    # thread of XLA's shared pool while waiting for work queued on it; on 2 cores the
+    # dense sweep below hung forever (caches on made the overlap likely). Now a program
+    # that calls LAPACK runs on one CPU device (`devices.shard_devices`).
+    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+    env["QBJAX_CACHE_DIR"] = str(tmp_path / "cache")
+    args = ["sweep", "--n", "4", "--alpha=-1:1:8", "--dm", "0:1:8", "--json", "--no-plot"]
+    for attempt in ("cold", "warm"):  # a fresh cache, then one that holds every program
+        report = json.loads(_run([*args, "--out", str(tmp_path / attempt)], env, timeout=120).stdout)
+        assert report["method"] == "dense" and report["devices"] == 1
+
+
+SHARDING_SCRIPT = """
+import jax
+jax.config.update("jax_enable_x64", True)
+import qbjax
+from qbjax.sweep import chunk_devices, plan_sweep
+print(qbjax.use_cpu_cores(), end=" ")
+for method in ("dense", "krylov", "chebyshev"):
+    plan = plan_sweep({"n": 3}, {"alpha": [-1.0, -0.5, 0.5, 1.0]}, method=method)
+    print(method, len(chunk_devices(plan)))
+"""
+
+
+@pytest.mark.parametrize("forced", [None, 4])
+def test_programs_with_lapack_run_on_one_cpu_device_and_the_rest_on_all(forced):
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    if forced:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={forced}"
+    run = subprocess.run(
+        [sys.executable, "-c", SHARDING_SCRIPT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    cores = str(forced or qbjax.devices.cpu_cores())  # qbjax sweep: one CPU device per core
+    assert run.stdout.split() == [cores, "dense", "1", "krylov", "1", "chebyshev", cores]
+
+
+def test_host_kernels_declared_as_the_lowered_programs_show():
+    """`host_kernels` (the sharding rule's input) matches the batched stages: a LAPACK custom
+    call in either program exactly when the engine says so."""
+    from qbjax.sweep import batch_stages
+
+    for method in ("dense", "krylov", "chebyshev"):
+        plan = plan_sweep({"n": 3, "dm": 0.4}, {"alpha": [-0.5, 0.5]}, method=method)
+        prepare, figures = batch_stages(plan, qbjax.devices.local_devices()[:1])
+        rows = jnp.asarray(plan.rows)
+        curves = jax.eval_shape(prepare, rows)
+        texts = prepare.lower(rows).as_text() + figures.lower(curves, rows).as_text()
+        assert ("lapack_" in texts) == plan.engine.host_kernels, method
 
 
 def test_sweep_killed_mid_run_resumes_with_identical_results(tmp_path):
@@ -165,6 +223,7 @@ CORES_SCRIPT = """
 import jax
 import qbjax
 print(qbjax.use_cpu_cores(2), len(jax.devices("cpu")))
+import jax
 import jax.numpy as jnp
 jnp.ones(1).block_until_ready()
 try:
@@ -185,10 +244,12 @@ def test_use_cpu_cores_before_jax_runs_and_refuses_after():
         qbjax.use_cpu_cores(0)
 
 
-def test_cli_sweep_uses_every_core(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
-    report = json.loads(_run([*GRID_ARGS, "--chunk", "4", "--out", str(tmp_path / "cores")], env).stdout)
-    assert report["devices"] == qbjax.devices.cpu_cores()
-    single = sweep({"n": 3, "g": 0.8}, {"alpha": np.linspace(-1, 1, 5), "dm": [0.0, 0.7]}, progress=False)
-    expected = single.values["max_power"].ravel()
-    assert [point["max_power"] for point in report["points"]] == pytest.approx(expected, rel=1e-13)
+def test_cli_sweep_with_a_users_defaults_finishes(tmp_path, user_cli):
+    # the hang of issue 26: default devices (one per core), caches on, a dense sweep; once
+    # with a fresh cache and once with the programs it stored
+    expected = sweep({"n": 3, "g": 0.8}, {"alpha": np.linspace(-1, 1, 5), "dm": [0.0, 0.7]}, progress=False)
+    for attempt in ("cold", "warm"):
+        report = json.loads(user_cli(*GRID_ARGS, "--out", str(tmp_path / attempt), timeout=120).stdout)
+        assert report["method"] == "dense" and report["devices"] == 1
+        maxima = [point["max_power"] for point in report["points"]]
+        assert maxima == pytest.approx(expected.values["max_power"].ravel(), rel=1e-13)

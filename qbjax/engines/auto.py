@@ -43,15 +43,16 @@ DENSE_TRACED_MAX_N = 12
 DENSE_BATCH_MAX_N = 5
 
 
-def choose(model, *, batch: int = 1, precision: str = "double") -> AbstractEngine:
+def choose(model, *, batch: int = 1, precision: str = "double", also=()) -> AbstractEngine:
     """The engine of `method="auto"`, the fastest measured for the model: dense when
     N <= DENSE_MAX_N and its matrices fit in memory (exact, and exact gradients at
     degeneracies; up to N = DENSE_TRACED_MAX_N for traced coefficients, which the
     matrix-free engines cannot bound before tracing); else the exact symmetric subspace
     when the model is permutation-symmetric (uniform all-to-all coupling, D = 0); else the
     matrix-free Chebyshev engine. `batch`: how many points will run (dense stops paying
-    off earlier in a batch). In single precision the symmetric subspace (double only) gives
-    way to Chebyshev."""
+    off earlier in a batch); `also`: further models the engine must serve (a sweep's other
+    points: the symmetric subspace only when every one of them is symmetric). In single
+    precision the symmetric subspace (double only) gives way to Chebyshev."""
     dense = Dense().with_precision(precision)
     fits = dense.memory_bytes(model) <= _checks.available_memory_bytes()
     # traced coefficients (grad, vmap): dense needs no concrete spectral bound to plan
@@ -62,13 +63,15 @@ def choose(model, *, batch: int = 1, precision: str = "double") -> AbstractEngin
     small = model.n_sites <= limit
     if small and fits:
         return dense
-    if precision == "double" and isinstance(model, SpinChain) and symmetric_applies(model):
+    models = (model, *also)
+    if precision == "double" and all(isinstance(m, SpinChain) and symmetric_applies(m) for m in models):
         return Symmetric()
     return Chebyshev().with_precision(precision)
 
 
-def engine_for(method, model, *, batch: int = 1, precision: str | None = None) -> AbstractEngine:
-    """An engine from a method name (or an engine, returned as is), checked against `model`;
+def engine_for(method, model, *, batch: int = 1, precision: str | None = None, also=()) -> AbstractEngine:
+    """An engine from a method name (or an engine, returned as is), checked against `model`
+    and every model in `also` (the other points it will serve, chosen from all of them);
     `batch` points will run (for "auto"). `precision` ("double" or "single"): the engine
     set to it (an engine that cannot is refused, naming `precision`); None: an engine's own
     (double for a name)."""
@@ -79,10 +82,11 @@ def engine_for(method, model, *, batch: int = 1, precision: str | None = None) -
     else:
         _checks.one_of("method", method, METHODS)
         if method == "auto":
-            engine = choose(model, batch=batch, precision=precision or "double")
+            engine = choose(model, batch=batch, precision=precision or "double", also=also)
         else:
             engine = engine_class(method)()
     if precision is not None:
         engine = engine.with_precision(precision)
-    engine.check(model)
+    for each in (model, *also):
+        engine.check(each)
     return engine

@@ -18,8 +18,9 @@ whole batch. Each engine declares what it supports: `batchable` (a batch of poin
 best as one `vmap` of `prepare` over the battery's coefficients, else point by point),
 `differentiable` (gradients flow through the curve), `traced_window` (t_end may be a
 tracer); `require` raises an error that says which capability is missing. `precisions`
-lists the floating-point precisions the engine runs in (`qbjax.precision`), `shardable`
-whether a sweep may split a chunk over several devices;
+lists the floating-point precisions the engine runs in (`qbjax.precision`), `host_kernels`
+whether its batched programs call LAPACK on the CPU (then a chunk runs on one CPU device:
+`devices.shard_devices`);
 `with_precision` returns the engine set to one of them, or refuses naming `precision`.
 """
 
@@ -159,8 +160,9 @@ class AbstractEngine(eqx.Module):
     batchable: ClassVar[bool] = True
     differentiable: ClassVar[bool] = True
     traced_window: ClassVar[bool] = True
-    # a sweep may shard a chunk over several devices (else the chunk runs on one)
-    shardable: ClassVar[bool] = True
+    # its batched programs call LAPACK kernels on the CPU (custom calls; checked against the
+    # lowered programs in tests/test_sweep.py): a chunk then runs on one CPU device
+    host_kernels: ClassVar[bool] = False
     precisions: ClassVar[tuple[str, ...]] = ("double",)
     # `prepare_concrete` is one compiled program of `prepare` (no NumPy or SciPy stage), so
     # the CLI's `program_cache` may store it

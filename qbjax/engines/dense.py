@@ -130,6 +130,7 @@ class Dense(AbstractEngine):
 
     name = "dense"
     precisions = ("double", "single")
+    host_kernels = True  # LAPACK's eigh
     dtype: object = eqx.field(static=True, default=None)
 
     def _set_dtype(self, dtype) -> Dense:

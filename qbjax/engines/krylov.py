@@ -78,9 +78,7 @@ class Krylov(AbstractEngine):
     name = "krylov"
     traced_window = False  # the window's end fixes the number of blocks
     precisions = ("double", "single")
-    # Sharded over two (forced) CPU devices, the compiled march never returns (XLA CPU,
-    # jax 0.10.2; Chebyshev and dense give the one-device numbers): chunks run on one device.
-    shardable = False
+    host_kernels = True  # LAPACK's eigh of each block's tridiagonal matrix
     krylov_dim: int = eqx.field(static=True, default=DEFAULT_KRYLOV_DIM)
     tol: float | None = eqx.field(static=True, default=None)
     dtype: object = eqx.field(static=True, default=None)
