@@ -11,9 +11,8 @@ from qbjax.devices import visible_backends
 ROW_KEYS = {"device", "n", "engine", "precision", "batch", "compile_s", "run_s", "workload", "points_per_s"}
 
 
-def test_smoke_run_writes_json_rows_and_pngs(tmp_path, capsys):
-    assert main(["bench", "--smoke", "--json", "--out", str(tmp_path)]) == 0
-    report = json.loads(capsys.readouterr().out)
+def test_smoke_run_writes_json_rows_and_pngs(tmp_path, user_cli):
+    report = json.loads(user_cli("bench", "--smoke", "--json", "--out", str(tmp_path)).stdout)
     assert report == json.loads((tmp_path / "bench.json").read_text())
     assert report["devices"]["cpu"].startswith("cpu")
     assert report["bandwidth_bytes_per_s"]["cpu"] > 1e8

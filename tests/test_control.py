@@ -192,7 +192,7 @@ def test_speed_limit_with_dm_and_a_ground_start():
     assert float(result.qsl_bound) == pytest.approx(expected, rel=1e-9)
 
 
-def test_control_cli_json_and_plot(tmp_path, capsys):
+def test_control_cli_json_and_plot(tmp_path, user_cli):
     plot = tmp_path / "pulse.png"
     argv = [
         "control",
@@ -208,7 +208,8 @@ def test_control_cli_json_and_plot(tmp_path, capsys):
         "--segments",
         "4",
     ]
-    report = run_json([*argv, "--t", "2", "--starts", "2", "--steps", "30", "--plot", str(plot)], capsys)
+    args = [*argv, "--t", "2", "--starts", "2", "--steps", "30", "--plot", str(plot)]
+    report = json.loads(user_cli(*args).stdout)
     for key in (
         "pulse",
         "t",

@@ -65,11 +65,10 @@ def test_bad_bounds_are_refused():
         optimize({"n": 2}, {"omega": (-1.0, 1.0)})
 
 
-def test_optimize_cli_finds_the_interior_maximum_of_p_max_in_dm(capsys):
+def test_optimize_cli_finds_the_interior_maximum_of_p_max_in_dm(capsys, user_cli):
     # P_max is even in D and largest at D = 0 here; the bounds are not symmetric about it
     argv = ["optimize", "--n", "3", "--alpha", "0.2", "--vary=dm=-0.7:1.3", "--steps", "60", "--starts", "3"]
-    assert main([*argv, "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = json.loads(user_cli(*argv, "--json").stdout)
     assert set(report) >= {"max_power", "t_max_power", "params", "converged"}
     expected = qbjax.max_power(qbjax.spin_chain_battery(3, alpha=0.2), 2 * np.pi / 4)
     assert report["converged"] and abs(report["params"]["dm"]) < 1e-6

@@ -25,9 +25,8 @@ def _same_as_charge(row: dict):
         assert float(getattr(result, key)) == pytest.approx(row[key], rel=1e-9, abs=1e-12), key
 
 
-def test_fig2_reduced_writes_png_and_data_matching_charge(tmp_path, capsys):
-    assert main(["reproduce", "le2018-fig2", "--out", str(tmp_path), "--points", "3"]) == 0
-    report = json.loads(capsys.readouterr().out)
+def test_fig2_reduced_writes_png_and_data_matching_charge(tmp_path, user_cli):
+    report = json.loads(user_cli("reproduce", "le2018-fig2", "--out", str(tmp_path), "--points", "3").stdout)
     folder = tmp_path / "le2018_fig2"
     assert (folder / "le2018_fig2.png").stat().st_size > 10_000
     data = json.loads((folder / "le2018_fig2.json").read_text())
