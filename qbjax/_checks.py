@@ -54,6 +54,22 @@ def precision(tol, dtype, default_double: float, default_single: float) -> tuple
     return float(tol), dtype
 
 
+def shown(value) -> str:
+    """A value as a user would write it: 1.0, [0.0, 1.0], 'text'; never a NumPy or JAX repr
+    such as array(1.)."""
+    if isinstance(value, str) or is_traced(value):
+        return repr(value)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    if array.dtype.kind not in "biufc":
+        return repr(value)
+    if array.ndim == 0:
+        return repr(array.item())
+    return repr(array.tolist()) if array.size <= 8 else f"an array of shape {array.shape}"
+
+
 def is_concrete_zero(value) -> bool:
     """True for an exact zero known now: a number, or an array outside any transformation."""
     return not is_traced(value) and not np.any(np.asarray(value))
@@ -65,9 +81,9 @@ def finite(name: str, value):
         return value
     array = np.asarray(value)
     if not np.issubdtype(array.dtype, np.number):
-        raise ArgumentError(name, f"must be a number, got {value!r}")
+        raise ArgumentError(name, f"must be a number, got {shown(value)}")
     if not np.all(np.isfinite(array)):
-        raise ArgumentError(name, f"must be finite, got {value!r}")
+        raise ArgumentError(name, f"must be finite, got {shown(value)}")
     return value
 
 
@@ -75,7 +91,7 @@ def positive(name: str, value):
     """Finite and > 0."""
     finite(name, value)
     if not is_traced(value) and not np.all(np.asarray(value) > 0):
-        raise ArgumentError(name, f"must be > 0, got {value!r}")
+        raise ArgumentError(name, f"must be > 0, got {shown(value)}")
     return value
 
 
@@ -83,14 +99,14 @@ def nonnegative(name: str, value):
     """Finite and >= 0."""
     finite(name, value)
     if not is_traced(value) and not np.all(np.asarray(value) >= 0):
-        raise ArgumentError(name, f"must be >= 0, got {value!r}")
+        raise ArgumentError(name, f"must be >= 0, got {shown(value)}")
     return value
 
 
 def integer_at_least(name: str, value, minimum: int) -> int:
     """A Python integer >= minimum."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ArgumentError(name, f"must be an integer >= {minimum}, got {value!r}")
+        raise ArgumentError(name, f"must be an integer >= {minimum}, got {shown(value)}")
     if value < minimum:
         raise ArgumentError(name, f"must be an integer >= {minimum}, got {value}")
     return int(value)

@@ -25,6 +25,10 @@ from pathlib import Path
 from . import _checks
 
 DESCRIPTION = "Differentiable simulation of quantum batteries (spin chains) in JAX."
+UNITS = (
+    "Units: hbar = 1; energies (g, D, B, omega, work, ergotropy) in units of the static field B, "
+    "times in 1/B, power in B^2. Write a negative value with '=': --alpha=-1 (or --alpha=-1:1:21)."
+)
 
 # command name -> module in qbjax.commands
 COMMANDS = {
@@ -53,11 +57,19 @@ def _command(name: str):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="qbjax", description=DESCRIPTION)
+    parser = _Parser(prog="qbjax", description=DESCRIPTION, epilog=UNITS)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         module = _command(name)
-        module.add_arguments(commands.add_parser(name, help=module.HELP, description=module.__doc__))
+        module.add_arguments(
+            commands.add_parser(
+                name,
+                help=module.HELP,
+                description=module.__doc__,
+                epilog=UNITS,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+        )
     return parser
 
 

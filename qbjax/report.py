@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from . import precision as _precision
 from .charge import charge_with
 from .models import SpinChain, spin_chain_battery
 from .precision_check import precision_keys
@@ -28,7 +31,7 @@ def charge_report(
         "max_work": float(result.max_work),
         "t_max_work": float(result.t_max_work),
         "initial_energy": float(result.initial_energy),
-        "initial_ergotropy": float(result.initial_ergotropy),
+        "initial_ergotropy": _within_accuracy(result, precision),
     }
     # the speed limit at T*: P_max / qsl_bound <= 1 says how close charging comes to it
     if result.qsl_bound is not None:
@@ -45,3 +48,16 @@ def charge_report(
         for key in ("times", "work", "power", "ergotropy"):
             report[key] = [float(x) for x in getattr(result, key)]
     return report
+
+
+def _within_accuracy(result, precision: str) -> float:
+    """The initial ergotropy E_0 - E_ground, or 0.0 when it is no larger than the accuracy
+    of that difference: each energy is computed to rounding (64 eps |E|) and, by an
+    approximate engine, to 2 |E| error_estimate. A ground-state start then reads 0, not
+    -1.8e-15."""
+    value = float(result.initial_ergotropy)
+    e0 = float(result.initial_energy)
+    scale = abs(e0) + abs(e0 - value)
+    error = 0.0 if result.error_estimate is None else float(result.error_estimate)
+    accuracy = scale * (64.0 * float(np.finfo(_precision.real_dtype(precision)).eps) + 2.0 * error)
+    return 0.0 if abs(value) <= accuracy else value

@@ -30,18 +30,31 @@ def add_model_flags(parser: argparse.ArgumentParser, number=float, initial_help:
 
     parser.add_argument("--n", type=int, default=4, help="number of spins N >= 1 (default 4)")
     parser.add_argument("--coupling", default="nn", help=f"one of {', '.join(COUPLINGS)} (default nn)")
-    parser.add_argument("--g", type=number, default=1.0, help="coupling strength g (default 1)")
+    parser.add_argument(
+        "--g", type=number, default=1.0, help="coupling strength g, in units of B (default 1)"
+    )
     parser.add_argument("--p", type=number, default=1.0, help="power-law exponent for lr, >= 0 (default 1)")
-    parser.add_argument("--alpha", type=number, default=0.0, help="XXZ anisotropy (default 0)")
-    parser.add_argument("--dm", type=number, default=0.0, help="DM strength D along --dm-axis (default 0)")
+    parser.add_argument(
+        "--alpha",
+        type=number,
+        default=0.0,
+        help="XXZ anisotropy, dimensionless; negative as --alpha=-0.5 (default 0)",
+    )
+    parser.add_argument(
+        "--dm", type=number, default=0.0, help="DM strength D along --dm-axis, in units of g (default 0)"
+    )
     parser.add_argument(
         "--dm-axis",
         default="z",
         help="axis of the DM vector: x, y or z (default z, parallel to the field B; y is "
         "perpendicular to B and to the drive)",
     )
-    parser.add_argument("--field", type=number, default=1.0, help="static field B (default 1)")
-    parser.add_argument("--omega", type=number, default=4.0, help="charging field omega (default 4)")
+    parser.add_argument(
+        "--field", type=number, default=1.0, help="static field B: the unit of energy (default 1)"
+    )
+    parser.add_argument(
+        "--omega", type=number, default=4.0, help="charging field omega, in units of B (default 4)"
+    )
     parser.add_argument(
         "--protocol", default="replace", help=f"one of {', '.join(PROTOCOLS)} (default replace)"
     )

@@ -24,9 +24,14 @@ def add_arguments(parser) -> None:
         "(.npy, or text with one complex number per line, QuTiP's basis order, site 0 first)",
     )
     parser.add_argument(
-        "--t-max", type=float, default=None, help="window (0, T] for maxima (default 2 pi/omega)"
+        "--t-max",
+        type=float,
+        default=None,
+        help="window (0, T] for maxima, in units of 1/B (default 2 pi/omega)",
     )
-    parser.add_argument("--times", type=times_list, default=None, help="times for W, P, ergotropy: t1,t2,...")
+    parser.add_argument(
+        "--times", type=times_list, default=None, help="times for W, P, ergotropy, in units of 1/B: t1,t2,..."
+    )
     parser.add_argument(
         "--n-grid", type=int, default=None, help="grid points before refinement (default: auto)"
     )

@@ -26,7 +26,9 @@ def add_arguments(parser) -> None:
     add_model_flags(parser)
     parser.add_argument("--omega-max", type=float, required=True, help="field bound |omega_k| <= W, > 0")
     parser.add_argument("--segments", type=int, default=8, help="K equal segments of [0, T] (default 8)")
-    parser.add_argument("--t", type=float, default=None, help="charging time T (or --vary t=lo:hi)")
+    parser.add_argument(
+        "--t", type=float, default=None, help="charging time T, in units of 1/B (or --vary t=lo:hi)"
+    )
     parser.add_argument("--vary", type=vary_flag, default=None, help="t=lo:hi: optimise T within bounds too")
     parser.add_argument(
         "--objective", default="power", help=f"one of {', '.join(OBJECTIVES)} (default power: W(T)/T)"
@@ -149,8 +151,9 @@ def _plot(model, result, args) -> str:
         for q, name in enumerate(("omega_x", "omega_y")[: pulse.shape[1]]):
             top.stairs(pulse[:, q], edges, label=f"{label}: {name}", lw=1.5)
     top.axhline(0.0, color="gray", lw=0.6)
-    top.set(ylabel="drive amplitude", title=f"|omega| <= {args.omega_max:g}, {args.segments} segments")
-    bottom.set(xlabel="charging time t", ylabel="work W(t)")
+    title = f"|omega| <= {args.omega_max:g} B, {args.segments} segments"
+    top.set(ylabel="drive amplitude omega(t)  [B]", title=title)
+    bottom.set(xlabel="charging time t  [1/B]", ylabel="work W(t)  [B]")
     top.legend(fontsize="small")
     bottom.legend(fontsize="small")
     fig.savefig(args.plot, dpi=120)

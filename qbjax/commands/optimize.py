@@ -27,7 +27,10 @@ def add_arguments(parser) -> None:
         help="NAME=lo:hi to optimise (repeat); t: time",
     )
     parser.add_argument(
-        "--t-max", type=float, default=None, help="window (0, T] of P_max (default 2 pi/omega)"
+        "--t-max",
+        type=float,
+        default=None,
+        help="window (0, T] of P_max, in units of 1/B (default 2 pi/omega)",
     )
     parser.add_argument("--starts", type=int, default=8, help="starting points, run in parallel (default 8)")
     parser.add_argument("--steps", type=int, default=300, help="Adam steps per start (default 300)")

@@ -39,7 +39,10 @@ def values(text: str) -> list[float]:
 def add_arguments(parser) -> None:
     add_model_flags(parser, number=values)
     parser.add_argument(
-        "--t-max", type=values, default=None, help="window (0, T]: a value or a range (default 2 pi/omega)"
+        "--t-max",
+        type=values,
+        default=None,
+        help="window (0, T] in units of 1/B: a value or a range (default 2 pi/omega)",
     )
     parser.add_argument(
         "--n-grid", type=int, default=None, help="grid points before refinement (default: auto)"

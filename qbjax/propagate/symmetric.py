@@ -114,7 +114,7 @@ def _uniform_coupling(model: dict):
         )
     if coupling == "lr" and not one_distance and not _checks.is_concrete_zero(p):
         raise _checks.ArgumentError(
-            "p", f"must be 0 for the symmetric method (uniform all-to-all coupling), got {p!r}"
+            "p", f"must be 0 for the symmetric method (uniform all-to-all coupling), got {_checks.shown(p)}"
         )
     return jnp.asarray(g) if n >= 2 else jnp.zeros((), jnp.result_type(g, float))
 
