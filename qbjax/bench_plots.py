@@ -20,9 +20,12 @@ def _series(rows, workload: str, x: str, y: str, label_keys: tuple[str, ...]) ->
 
 
 def _style(engine: str, precision: str, marker: str) -> dict:
-    """Colour by engine, dashes for single precision."""
-    dashes = "--" if precision == "single" else "-"
-    return {"color": _COLORS.get(engine, "C3"), "marker": marker, "linestyle": dashes, "ms": 4}
+    """Colour by engine, marker by device; single precision dashed with open markers, so it
+    stands apart from double even where a series has one point."""
+    style = {"color": _COLORS.get(engine, "C3"), "marker": marker, "ms": 5}
+    if precision == "single":
+        return {**style, "linestyle": "--", "markerfacecolor": "none", "markeredgewidth": 1.2}
+    return {**style, "linestyle": "-"}
 
 
 def _log_axes(ax, ticks, xlabel: str, ylabel: str, legend: dict | None = None) -> None:

@@ -6,6 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
+# the time series of the top panel
+TOP = (
+    "capacity",
+    "residual_capacity",
+    "concurrence",
+    "steering_normalized",
+    "bell_normalized",
+    "l1_coherence",
+    "texture",
+    "texture_pair",
+    "first_order_coherence",
+)
 # resource -> axis label, for the scatter panels against the battery capacity
 SCATTER = {
     "residual_capacity": "residual capacity",
@@ -37,38 +49,33 @@ def plot_resources(series: dict, path: str | Path, title: str = "") -> None:
     fig = plt.figure(figsize=(14, 3.2 + 3.3 * rows), constrained_layout=True)
     grid = fig.add_gridspec(1 + rows, 4, height_ratios=[1.2] + [1] * rows)
     top = fig.add_subplot(grid[0, :])
-    for key in (
-        "capacity",
-        "residual_capacity",
-        "concurrence",
-        "steering_normalized",
-        "bell_normalized",
-        "l1_coherence",
-        "texture",
-        "texture_pair",
-        "first_order_coherence",
-    ):
-        top.plot(times, np.asarray(series[key]), label=key)
-    top.set(xlabel="time t  [1/omega_b]", ylabel="value", title="Along the evolution")
-    top.legend(fontsize="small", ncol=4)
+    # several measures coincide (at resonance concurrence, normalised steering and Bell and
+    # l1 coherence are one curve): styles tell them apart, the legend sits beside the axes
+    styles = ["-", "--", ":", "-."]
+    for k, key in enumerate(TOP):
+        top.plot(times, np.asarray(series[key]), styles[k % len(styles)], label=key, lw=1.6)
+    top.set(
+        xlabel="time t  [1/omega_b]", ylabel="value  [omega_b for capacities]", title="Along the evolution"
+    )
+    top.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     scatter = None
+    order = np.argsort(-times)  # the trajectory retraces itself: early points drawn last, on top
     for k, (key, label) in enumerate(SCATTER.items()):
         ax = fig.add_subplot(grid[1 + k // 4, k % 4])
-        scatter = ax.scatter(np.asarray(series[key]), capacity, c=times, s=8, cmap="viridis")
-        values = np.asarray(series[key])
-        if np.ptp(values) <= 1e-9 * max(
-            1.0, float(np.max(np.abs(values)))
-        ):  # constant: do not zoom into round-off
-            ax.set_xlim(values[0] - 0.1, values[0] + 0.1)
-        r = pearson(np.asarray(series[key]), capacity)
-        rho = spearman(np.asarray(series[key]), capacity)
+        x = np.asarray(series[key])
+        ax.plot(x, capacity, color="0.75", lw=0.8, zorder=1)
+        scatter = ax.scatter(x[order], capacity[order], c=times[order], s=10, cmap="viridis", zorder=2)
+        if np.ptp(x) <= 1e-9 * max(1.0, float(np.max(np.abs(x)))):  # constant: no zoom into round-off
+            ax.set_xlim(x[0] - 0.1, x[0] + 0.1)
+        r, rho = pearson(x, capacity), spearman(x, capacity)
         ax.set(
             xlabel=label,
-            ylabel="capacity C(rho_b, H_b)",
+            ylabel="capacity C(rho_b, H_b)  [omega_b]",
             title=f"Pearson {r:+.2f}, Spearman {rho:+.2f}" if np.isfinite(r) else "constant: no correlation",
         )
     if scatter is not None:
-        fig.colorbar(scatter, ax=fig.axes[1:], label="time t  [1/omega_b]", shrink=0.6)
+        label = "time t  [1/omega_b] (earliest on top)"
+        fig.colorbar(scatter, ax=fig.axes[1:], label=label, shrink=0.6)
     if title:
         fig.suptitle(title, fontsize="medium")
     fig.savefig(path, dpi=100)
