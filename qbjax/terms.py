@@ -18,6 +18,7 @@ import functools
 from typing import NamedTuple
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
@@ -126,36 +127,36 @@ def pauli_masks(n_sites: int, terms: tuple[Term, ...]) -> PauliMasks:
     return PauliMasks(np.array(flips, np.int64), np.array(zmasks, np.int64), np.array(y_counts, np.int64))
 
 
-@functools.lru_cache(maxsize=16)
-def _sign_table(n_sites: int, terms: tuple[Term, ...]) -> np.ndarray:
-    """(K, 2^N): i^{y_count} (-1)^{|s & zmask|} for every term and source state s.
+def _basis_states(h: PauliSum):
+    """The basis indices 0..2^N - 1, as an iota inside programs (never a 2^N constant: XLA
+    would embed it and fold whatever is computed from it, in time that grows with 2^N)."""
+    return jnp.arange(h.dimension, dtype=jnp.int64 if h.n_sites >= 31 else jnp.int32)
 
-    Real (+-1) when every y_count is even, complex otherwise.
-    """
-    masks = pauli_masks(n_sites, terms)
-    parity = np.zeros((len(terms), 2**n_sites), dtype=np.int64)
-    masked = np.arange(2**n_sites, dtype=np.int64)[None, :] & masks.zmask[:, None]
-    while np.any(masked):
-        parity ^= masked & 1
-        masked >>= 1
-    sign = 1.0 - 2.0 * parity
+
+def _sign_table(h: PauliSum, states) -> Array:
+    """(K, len(states)): i^{y_count} (-1)^{|s & zmask|} for every term and source state s, from
+    the index bits (real +-1 when every y_count is even, complex otherwise)."""
+    masks = pauli_masks(h.n_sites, h.terms)
+    zmask = jnp.asarray(masks.zmask, states.dtype)
+    parity = jax.lax.population_count(states[None, :] & zmask[:, None]) & 1
+    sign = 1 - 2 * parity
     if np.all(masks.y_count % 2 == 0):
-        return sign * (1.0 - (masks.y_count % 4))[:, None]  # i^0 = 1, i^2 = -1
-    return sign * (1j ** (masks.y_count % 4))[:, None]
+        return sign * jnp.asarray(1 - (masks.y_count % 4), sign.dtype)[:, None]  # i^0 = 1, i^2 = -1
+    phase = jnp.asarray(1j ** (masks.y_count % 4), complex_dtype(h.coeffs.dtype))
+    return sign.astype(phase.dtype) * phase[:, None]
 
 
-def _signed_values(h: PauliSum) -> Array:
-    """(K, 2^N) matrix elements of c_k P_k leaving each basis state s."""
-    signs = _sign_table(h.n_sites, h.terms)
+def _signed_values(h: PauliSum, states) -> Array:
+    """(K, len(states)) matrix elements of c_k P_k leaving each basis state s."""
+    signs = _sign_table(h, states)
     dtype = h.coeffs.dtype if h.is_real else complex_dtype(h.coeffs.dtype)
-    return h.coeffs.astype(dtype)[:, None] * jnp.asarray(signs, dtype)
+    return h.coeffs.astype(dtype)[:, None] * signs.astype(dtype)
 
 
-def _entries(h: PauliSum) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols), each (K, 2^N): term k sends basis state s (a column) to s XOR flip_k."""
-    states = np.arange(h.dimension)
-    rows = states[None, :] ^ pauli_masks(h.n_sites, h.terms).flip[:, None]
-    return rows, np.broadcast_to(states, rows.shape)
+def _targets(h: PauliSum, states) -> Array:
+    """(K, len(states)): term k sends basis state s to s XOR flip_k."""
+    flips = jnp.asarray(pauli_masks(h.n_sites, h.terms).flip, states.dtype)
+    return states[None, :] ^ flips[:, None]
 
 
 def dense(h: PauliSum) -> Array:
@@ -164,8 +165,10 @@ def dense(h: PauliSum) -> Array:
     Built by one scatter-add: term k sends basis state s to s XOR flip_k.
     """
     d = h.dimension
-    rows, cols = _entries(h)
-    values = _signed_values(h)
+    states = _basis_states(h)
+    values = _signed_values(h, states)
+    rows = _targets(h, states)
+    cols = jnp.broadcast_to(states, rows.shape)
     return jnp.zeros((d, d), values.dtype).at[rows, cols].add(values)
 
 
@@ -173,20 +176,24 @@ def sparse(h: PauliSum):
     """H as a SciPy CSR matrix (NumPy only: no compilation); concrete coefficients."""
     from scipy.sparse import csr_matrix
 
-    rows, cols = _entries(h)
-    values = np.asarray(h.coeffs)[:, None] * _sign_table(h.n_sites, h.terms)
+    masks = pauli_masks(h.n_sites, h.terms)
+    states = np.arange(h.dimension, dtype=np.int64)
+    rows = states[None, :] ^ masks.flip[:, None]
+    parity = np.bitwise_count(states[None, :] & masks.zmask[:, None]) & 1
+    signs = (1.0 - 2.0 * parity) * (1j ** (masks.y_count % 4))[:, None]
+    values = np.asarray(h.coeffs)[:, None] * (signs.real if np.all(masks.y_count % 2 == 0) else signs)
+    cols = np.broadcast_to(states, rows.shape)
     return csr_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=(h.dimension, h.dimension))
 
 
 def apply(h: PauliSum, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
     """H @ psi without forming the matrix (cost K * 2^N)."""
     # (P_k psi)[t] = value_k(t ^ flip_k) psi[t ^ flip_k]
-    states = np.arange(h.dimension)
-    source = states[None, :] ^ pauli_masks(h.n_sites, h.terms).flip[:, None]
-    values = _signed_values(h)
+    source = _targets(h, _basis_states(h))
+    values = _signed_values(h, _basis_states(h))
     dtype = complex_dtype(values.dtype, psi.dtype)
     values, psi = values.astype(dtype), psi.astype(dtype)
-    gathered = jnp.take_along_axis(values, jnp.asarray(source), axis=1) * psi[source]
+    gathered = jnp.take_along_axis(values, source, axis=1) * psi[source]
     return jnp.sum(gathered, axis=0)
 
 
@@ -210,4 +217,4 @@ def diagonal(h: PauliSum) -> Float[Array, " d"]:
     """The diagonal of a diagonal (Z-only) Hamiltonian, without forming the matrix."""
     if not is_diagonal(h):
         raise ValueError("h: diagonal() needs a Hamiltonian made of sigma^z terms only")
-    return jnp.sum(_signed_values(h), axis=0)
+    return jnp.sum(_signed_values(h, _basis_states(h)), axis=0)

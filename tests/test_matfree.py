@@ -83,5 +83,5 @@ def test_bytes_count_one_pass_per_flip_mask_group():
     battery = qbjax.spin_chain_battery(n, dm=0.5)  # replace: drive on n sites + (n - 1) bonds
     op = matfree(battery.charging)
     assert op.n_groups == n + (n - 1)
-    # each group reads psi, the diagonal term reads psi and the real diagonal, one write
-    assert matvec_bytes(battery.charging) == (op.n_groups + 2) * 16 * 2**n + 8 * 2**n
+    # each group reads psi, the diagonal terms read psi once (no stored diagonal), one write
+    assert matvec_bytes(battery.charging) == (op.n_groups + 2) * 16 * 2**n
