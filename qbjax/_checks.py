@@ -171,6 +171,10 @@ def fits_in_memory(n_sites: int, bytes_for, method: str, detail: str = "") -> No
 
 
 def format_bytes(n_bytes: float) -> str:
+    """'12 MiB', '3.5 GiB', or '10^298 GiB' for sizes no float holds (charge --n 1000)."""
     if n_bytes < 2**30:
         return f"{n_bytes / 2**20:.0f} MiB"
-    return f"{n_bytes / 2**30:.1f} GiB"
+    gib = int(n_bytes) // 2**30
+    if gib < 10**9:
+        return f"{n_bytes / 2**30:.1f} GiB"
+    return f"10^{len(str(gib)) - 1} GiB"

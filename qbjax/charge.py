@@ -166,7 +166,14 @@ def grid_points(engine: AbstractEngine, model, curve: Curve | None, t_max, n_gri
 
 
 def charge(
-    model, t_max, *, times=None, n_grid: int | None = None, method="auto", precision: str | None = None
+    model,
+    t_max,
+    *,
+    times=None,
+    n_grid: int | None = None,
+    method="auto",
+    precision: str | None = None,
+    memory: int | None = None,
 ) -> ChargeResult:
     """Charge a battery: maximum power and work over (0, t_max], and curves on `times`.
 
@@ -182,11 +189,14 @@ def charge(
         precision: "double" or "single" (complex64 states on the dense, Chebyshev and
             Krylov engines; `qbjax.precision`); None: the engine's own (double for a name).
             Results are float64 either way; `error_estimate` includes the rounding.
+        memory: bytes the run may hold at once (default: the larger of 16 states and
+            256 MiB, at most what is free; `qbjax.memory`). The Chebyshev and Krylov engines
+            plan within it; a run that cannot fit is refused before it starts.
 
     Returns:
         A `ChargeResult`; scalars have shape (), curves shape (len(times),).
     """
-    engine, model = resolve(method, model, precision=precision)
+    engine, model = resolve(method, model, precision=precision, memory=memory)
     _checks.positive("t_max", t_max)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
@@ -207,14 +217,16 @@ def charge(
     return _figures(curve, t_max, times, n_grid, with_ergotropy=not traced)
 
 
-def resolve(method, model, *, precision: str | None = None) -> tuple[AbstractEngine, object]:
+def resolve(
+    method, model, *, precision: str | None = None, memory: int | None = None
+) -> tuple[AbstractEngine, object]:
     """The engine for `method`, checked against `model`; and the model to charge.
 
     A concrete SpinChain that starts from the ground state becomes its Battery here, once:
     the ground state is then found outside any compiled program (Lanczos beyond dense sizes)
     and a degenerate one is refused, instead of each engine step rebuilding it.
     """
-    engine = engine_for(method, model, precision=precision)
+    engine = engine_for(method, model, precision=precision, memory=memory)
     if isinstance(model, SpinChain) and model.initial == "ground" and not _checks.is_traced(model):
         model = model.battery()
     return engine, model
@@ -261,9 +273,11 @@ def energy_curve(model, t_end, *, method="auto", precision: str | None = None) -
     return prepare(engine, model, t_end)
 
 
-def charge_with(model, t_max, *, times=None, n_grid: int | None = None, method="auto", precision=None):
+def charge_with(
+    model, t_max, *, times=None, n_grid: int | None = None, method="auto", precision=None, memory=None
+):
     """`charge`, also returning the name of the engine that ran: (ChargeResult, name)."""
-    engine, model = resolve(method, model, precision=precision)
+    engine, model = resolve(method, model, precision=precision, memory=memory)
     return charge(model, t_max, times=times, n_grid=n_grid, method=engine), engine.name
 
 

@@ -12,16 +12,19 @@ from .qsl import charge_bound
 
 
 def charge_report(
-    model: dict, t_max, *, times=None, n_grid=None, method="auto", precision: str = "double"
+    model: dict, t_max, *, times=None, n_grid=None, method="auto", precision: str = "double", memory=None
 ) -> dict:
     """Charge the spin chain `model` (keyword arguments of `spin_chain_battery`) and report
     the model, the method that ran, the window and the results as JSON-ready values.
-    `precision` "single": complex64, with `max_power_error` and a double spot check."""
+    `precision` "single": complex64, with `max_power_error` and a double spot check.
+    `memory`: the budget in bytes (`charge`)."""
     if isinstance(model.get("initial", "down"), str):  # a named start (default |down...down>)
         chain = SpinChain.of(model)
     else:  # a state vector: the Pauli-term battery carries it
         chain = spin_chain_battery(**model)
-    result, name = charge_with(chain, t_max, times=times, n_grid=n_grid, method=method, precision=precision)
+    result, name = charge_with(
+        chain, t_max, times=times, n_grid=n_grid, method=method, precision=precision, memory=memory
+    )
     report = {
         **model,
         "method": name,

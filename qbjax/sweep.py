@@ -170,6 +170,7 @@ def plan_sweep(
     method="auto",
     precision: str | None = None,
     backend: str | None = None,
+    memory: int | None = None,
 ) -> SweepPlan:
     """Validate a sweep and lay out its points.
 
@@ -192,6 +193,8 @@ def plan_sweep(
             the engine's own (double for a name).
         backend: "cpu", "gpu", ...: whose local devices run the chunks (default: JAX's
             default backend); refused when not visible.
+        memory: bytes one point may hold at once (the engine plans within it, `charge`);
+            the default chunk fills half the free memory with such points.
     """
     if not axes:
         raise _checks.ArgumentError(
@@ -228,9 +231,8 @@ def plan_sweep(
     first = _chain(fixed, names, rows[0])  # validates the fixed arguments
     if first.initial == "ground":
         check_traced_size(first.n)
-    engine = engine_for(
-        method, first, batch=rows.shape[0], precision=precision, also=_axis_models(fixed, names, rows)
-    )
+    also = _axis_models(fixed, names, rows)
+    engine = engine_for(method, first, batch=rows.shape[0], precision=precision, also=also, memory=memory)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
     spectrum = None

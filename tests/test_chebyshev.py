@@ -142,12 +142,13 @@ def test_interval_in_single_precision_still_contains_the_spectrum():
 
 def test_plan_rule(chain6):
     h = chain6.charging
-    center, radius, degree, segments = ch.plan(h, 20.0, tol=1e-12)
+    center, radius, degree, segments, block = ch.plan(h, 20.0, tol=1e-12)
     lo, hi = ch.spectral_bounds(h)
     assert center == pytest.approx((lo + hi) / 2) and radius == pytest.approx((hi - lo) / 2, rel=1e-9)
     assert segments == math.ceil(radius * 20.0 / ch.MAX_SEGMENT_ARG)
     assert degree == ch.degree_for(radius * 20.0 / segments, 1e-12 / segments)
-    assert ch.plan(h, 0.0) == (center, radius, 1, 1)
+    assert block == degree + 1  # no memory limit: every vector of a segment kept
+    assert ch.plan(h, 0.0) == (center, radius, 1, 1, 2)
     assert ch.plan(h, 20.0, bounds=(-30.0, 30.0)).radius == pytest.approx(30.0)
 
 
@@ -312,7 +313,7 @@ def test_vmap_over_parameters_matches_loop():
 def test_static_plan_under_jit(chain6):
     h, h0, psi0 = chain6.charging, chain6.energy, chain6.initial_state()
     bounds = ch.spectral_bounds(h)
-    *_, degree, segments = ch.plan(h, 2.0, bounds=bounds)
+    *_, degree, segments, _ = ch.plan(h, 2.0, bounds=bounds)
 
     @jax.jit
     def energy_at_end(coeffs, t_end):
@@ -407,3 +408,65 @@ def test_engine_sweeps_batched_and_equals_dense():
     cheb, dense = sweep(model, axes, method="chebyshev"), sweep(model, axes, method="dense")
     for key in ("max_power", "t_max_power", "max_work", "ergotropy"):
         np.testing.assert_allclose(cheb.values[key], dense.values[key], rtol=1e-10)
+
+
+# ----------------------------------------------------------------------------------------
+# Bounded memory: segments streamed a block of vectors at a time
+
+
+@pytest.mark.parametrize("block", [1, 5, 13])
+def test_streamed_segments_equal_the_exact_curve_and_its_gradient(chain6, block):
+    h, h0, psi0 = chain6.charging, chain6.energy, chain6.initial_state()
+    bounds = ch.spectral_bounds(h)
+    _, _, degree, segments, _ = ch.plan(h, 1.5, bounds=bounds)
+    times = jnp.linspace(0.0, 1.5, 9)
+
+    def energies(coeffs, block):
+        hh = PauliSum(h.n_sites, h.terms, coeffs)
+        curve = ch.chebyshev_curve(
+            hh, h0, psi0, 1.5, bounds=bounds, degree=degree, segments=segments, block=block
+        )
+        return curve.energy(times), curve.initial_overlap(1.1)
+
+    streamed, overlap = energies(h.coeffs, block)
+    exact = _energies(h0, _exact(h, psi0, times))
+    np.testing.assert_allclose(np.asarray(streamed), exact, atol=1e-10, rtol=0)
+    _, kept_overlap = energies(h.coeffs, degree + 1)
+    assert float(overlap) == pytest.approx(float(kept_overlap), abs=1e-12)
+    # reverse mode through the passes equals that through the kept vectors
+    grad = jax.grad(lambda c, b: energies(c, b)[0][-1])
+    np.testing.assert_allclose(grad(h.coeffs, block), grad(h.coeffs, degree + 1), atol=1e-9, rtol=1e-9)
+
+
+def test_a_memory_budget_streams_the_segments_and_keeps_the_numbers():
+    chain = qbjax.SpinChain(9, **CHAIN)
+    state = 16 * 2**9
+    kept = qbjax.Chebyshev().plan(chain, 0.5)
+    lean = qbjax.Chebyshev(memory=16 * state).plan(chain, 0.5)
+    assert kept.block == kept.degree + 1 and lean.block < lean.degree + 1
+    assert lean.memory_bytes(chain) <= 16 * state < kept.memory_bytes(chain)
+    times = np.linspace(0.0, 0.5, 6)
+    a = qbjax.charge(chain, 0.5, times=times, method=kept)
+    b = qbjax.charge(chain, 0.5, times=times, method=lean)
+    np.testing.assert_allclose(np.asarray(a.work), np.asarray(b.work), atol=1e-11, rtol=0)
+    assert float(b.max_power) == pytest.approx(float(a.max_power), rel=1e-11)
+    with pytest.raises(qbjax.ArgumentError, match="memory"):
+        qbjax.charge(chain, 0.5, method=qbjax.Chebyshev(memory=4 * state))
+
+
+@pytest.mark.parametrize("block", [None, 2, 8])
+def test_memory_estimate_covers_what_xla_allocates(block):
+    """`march_vectors` (the plan's and the refusals' estimate) is at least the compiled march's
+    arguments, outputs and temporaries (XLA's memory analysis), and not far above it."""
+    battery = qbjax.spin_chain_battery(12, **CHAIN)
+    h, h0 = battery.charging, battery.energy
+    p = ch.plan(h, 0.5)
+    block = p.block if block is None else block
+    c, r = ch._working_interval(p.center, p.radius, np.float64)
+    psi0 = jnp.asarray(battery.initial_state(), jnp.complex128)
+    tau = jnp.float64(0.5 / p.segments)
+    compiled = ch._march_curve.lower(h, h0, psi0, c, r, tau, p.degree, p.segments, block).compile()
+    memory = compiled.compiled.memory_analysis()
+    used = memory.temp_size_in_bytes + memory.argument_size_in_bytes + memory.output_size_in_bytes
+    estimate = ch.march_vectors(p.degree, block) * 16 * 2**12
+    assert used <= estimate <= 1.4 * used + 4 * 16 * 2**12

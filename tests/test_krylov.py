@@ -199,9 +199,27 @@ def test_memory_guard_refuses_before_allocating(monkeypatch):
         check_krylov_fits(24)
     assert error.value.argument == "n"
     n_max = int(error.value.reason.rsplit("<= ", 1)[1])
-    assert krylov_memory_bytes(n_max) <= 2**30 < krylov_memory_bytes(n_max + 1)
+    # the smallest march (Krylov dimension 4, Gram batch 1) is what must fit
+    assert (
+        krylov_memory_bytes(n_max, 4, gram_batch=1) <= 2**30 < krylov_memory_bytes(n_max + 1, 4, gram_batch=1)
+    )
     with pytest.raises(qbjax.ArgumentError, match="krylov"):
         charge_model(dict(n=30), 1.0, method="krylov")
+
+
+def test_a_memory_budget_plans_a_smaller_basis_with_the_same_numbers():
+    chain = qbjax.SpinChain(9, alpha=0.3, dm=0.7)
+    state = 16 * 2**9
+    wide = qbjax.Krylov().plan(chain, 0.5)
+    lean = qbjax.Krylov(memory=24 * state).plan(chain, 0.5)
+    assert wide.krylov_dim == 40 and lean.krylov_dim < 40 and lean.blocks > wide.blocks
+    assert lean.memory_bytes(chain) <= 24 * state < wide.memory_bytes(chain)
+    times = np.linspace(0.0, 0.5, 6)
+    a = qbjax.charge(chain, 0.5, times=times, method=wide)
+    b = qbjax.charge(chain, 0.5, times=times, method=lean)
+    np.testing.assert_allclose(np.asarray(a.work), np.asarray(b.work), atol=1e-9, rtol=0)
+    with pytest.raises(qbjax.ArgumentError, match="memory"):
+        qbjax.Krylov(memory=8 * state).plan(chain, 0.5)
 
 
 def test_method_choice_and_registry():

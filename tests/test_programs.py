@@ -29,6 +29,8 @@ for method in ("chebyshev", "krylov", "dense"):
 charge_report({**model, "initial": "ground"}, 0.5, method="chebyshev")
 for method in ("chebyshev", "dense"):
     sweep({"n": 6, "dm": 0.4}, {"alpha": np.linspace(-1, 1, 4)}, method=method, progress=False)
+from qbjax.cli import main  # the CLI's stored programs (program_cache): the caches are on
+main(["charge", "--n", "10", "--alpha", "0.3", "--dm", "0.7", "--method", "chebyshev", "--json"])
 """
 
 

@@ -74,6 +74,27 @@ def add_method_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def memory_size(text: str) -> int:
+    """A byte count from '512MiB', '8GiB', '2e9' (argparse type)."""
+    from ..memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_memory_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--memory",
+        type=memory_size,
+        default=None,
+        help="memory one run may hold at once, e.g. 512MiB or 8GiB (default: the larger of 16 "
+        "state vectors and 256 MiB, at most what is free); chebyshev and krylov plan within it "
+        "(a smaller budget: more products with H), other methods are refused above it",
+    )
+
+
 def add_precision_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision",

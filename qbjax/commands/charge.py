@@ -6,6 +6,7 @@ import json
 
 from ._common import (
     INITIAL_HELP,
+    add_memory_flag,
     add_method_flag,
     add_model_flags,
     add_precision_flag,
@@ -37,6 +38,7 @@ def add_arguments(parser) -> None:
     )
     add_method_flag(parser)
     add_precision_flag(parser)
+    add_memory_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -49,7 +51,13 @@ def run(args) -> int:
     if model["initial"] not in INITIAL_STATES:
         model["initial"] = read_state(model["initial"])
     report = charge_report(
-        model, t_max, times=args.times, n_grid=args.n_grid, method=args.method, precision=args.precision
+        model,
+        t_max,
+        times=args.times,
+        n_grid=args.n_grid,
+        method=args.method,
+        precision=args.precision,
+        memory=args.memory,
     )
     if not isinstance(report["initial"], str):
         report["initial"] = args.initial  # the file's name

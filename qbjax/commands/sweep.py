@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from ._common import MODEL_KEYS, add_method_flag, add_model_flags, add_precision_flag
+from ._common import MODEL_KEYS, add_memory_flag, add_method_flag, add_model_flags, add_precision_flag
 
 HELP = "sweep model parameters: P_max, T*, W_max, ergotropy on a grid, resumable"
 
@@ -55,6 +55,7 @@ def add_arguments(parser) -> None:
     )
     add_method_flag(parser)
     add_precision_flag(parser)
+    add_memory_flag(parser)
     parser.add_argument(
         "--devices",
         default=None,
@@ -104,6 +105,7 @@ def run(args) -> int:
         method=args.method,
         precision=args.precision,
         backend=args.devices,
+        memory=args.memory,
     )
     figure = None if args.no_plot else plot_sweep(result, f"{args.out}/sweep.png")
     report = {

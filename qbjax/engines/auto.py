@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from .. import _checks
+from .. import memory as _memory
 from .. import precision as precision_names
 from ..models import SpinChain
 from ..propagate.symmetric import symmetric_applies
@@ -43,7 +44,9 @@ DENSE_TRACED_MAX_N = 12
 DENSE_BATCH_MAX_N = 5
 
 
-def choose(model, *, batch: int = 1, precision: str = "double", also=()) -> AbstractEngine:
+def choose(
+    model, *, batch: int = 1, precision: str = "double", also=(), memory: int | None = None
+) -> AbstractEngine:
     """The engine of `method="auto"`, the fastest measured for the model: dense when
     N <= DENSE_MAX_N and its matrices fit in memory (exact, and exact gradients at
     degeneracies; up to N = DENSE_TRACED_MAX_N for traced coefficients, which the
@@ -51,10 +54,12 @@ def choose(model, *, batch: int = 1, precision: str = "double", also=()) -> Abst
     when the model is permutation-symmetric (uniform all-to-all coupling, D = 0); else the
     matrix-free Chebyshev engine. `batch`: how many points will run (dense stops paying
     off earlier in a batch); `also`: further models the engine must serve (a sweep's other
-    points: the symmetric subspace only when every one of them is symmetric). In single
-    precision the symmetric subspace (double only) gives way to Chebyshev."""
+    points: the symmetric subspace only when every one of them is symmetric); `memory`: a
+    budget in bytes (dense only within it). In single precision the symmetric subspace
+    (double only) gives way to Chebyshev."""
     dense = Dense().with_precision(precision)
-    fits = dense.memory_bytes(model) <= _checks.available_memory_bytes()
+    room = _checks.available_memory_bytes() if memory is None else min(memory, _memory.free_bytes())
+    fits = dense.memory_bytes(model) <= room
     # traced coefficients (grad, vmap): dense needs no concrete spectral bound to plan
     if _checks.is_traced(model):
         limit = DENSE_TRACED_MAX_N
@@ -69,12 +74,15 @@ def choose(model, *, batch: int = 1, precision: str = "double", also=()) -> Abst
     return Chebyshev().with_precision(precision)
 
 
-def engine_for(method, model, *, batch: int = 1, precision: str | None = None, also=()) -> AbstractEngine:
+def engine_for(
+    method, model, *, batch: int = 1, precision: str | None = None, also=(), memory: int | None = None
+) -> AbstractEngine:
     """An engine from a method name (or an engine, returned as is), checked against `model`
     and every model in `also` (the other points it will serve, chosen from all of them);
     `batch` points will run (for "auto"). `precision` ("double" or "single"): the engine
     set to it (an engine that cannot is refused, naming `precision`); None: an engine's own
-    (double for a name)."""
+    (double for a name). `memory`: bytes the run may hold at once (`qbjax.memory`); the
+    Chebyshev and Krylov engines plan within it, the others are refused above it."""
     if precision is not None:
         precision_names.check(precision)
     if isinstance(method, AbstractEngine):
@@ -82,11 +90,19 @@ def engine_for(method, model, *, batch: int = 1, precision: str | None = None, a
     else:
         _checks.one_of("method", method, METHODS)
         if method == "auto":
-            engine = choose(model, batch=batch, precision=precision or "double", also=also)
+            engine = choose(model, batch=batch, precision=precision or "double", also=also, memory=memory)
         else:
             engine = engine_class(method)()
     if precision is not None:
         engine = engine.with_precision(precision)
+    if memory is not None:
+        engine = engine.with_memory(_memory.check_budget(memory))
     for each in (model, *also):
         engine.check(each)
+    if memory is not None and engine.memory_bytes(model) > memory:
+        raise _checks.ArgumentError(
+            "memory",
+            f"n = {model.n_sites} needs about {_checks.format_bytes(engine.memory_bytes(model))} with the "
+            f"{engine.name} method, above the budget of {_checks.format_bytes(memory)}",
+        )
     return engine

@@ -27,6 +27,7 @@ whether its batched programs call LAPACK on the CPU (then a chunk runs on one CP
 from __future__ import annotations
 
 import abc
+import dataclasses
 import itertools
 from typing import ClassVar, NamedTuple
 
@@ -245,6 +246,14 @@ class AbstractEngine(eqx.Module):
         """Estimated peak memory of `prepare` for one point."""
         del model
         return 0
+
+    def with_memory(self, memory: int) -> AbstractEngine:
+        """This engine planning within `memory` bytes at once, when it has a `memory` option
+        (Chebyshev, Krylov); the others are returned as they are (their needs are fixed by
+        the model, and `engine_for` refuses them above the budget)."""
+        if "memory" in {field.name for field in dataclasses.fields(self)}:
+            return dataclasses.replace(self, memory=memory)
+        return self
 
     def require(self, capability: str, purpose: str) -> None:
         """Raise `ArgumentError("method", ...)` when this engine lacks `capability`."""

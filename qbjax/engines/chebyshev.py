@@ -19,17 +19,24 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
+from .. import memory as _memory
 from .. import precision as _precision
 from ..models import as_battery
-from ..propagate.chebyshev import DEFAULT_TOL, ChebyshevCurve, chebyshev_curve, plan
+from ..propagate.chebyshev import (
+    DEFAULT_TOL,
+    STREAM_OVERHEAD,
+    ChebyshevCurve,
+    chebyshev_curve,
+    march_vectors,
+    plan,
+)
 from ..propagate.krylov import ground_state_energy
 from ..terms import PauliSum
 from .base import AbstractEngine, Curve, in_caller_precision
 
-# Vectors of 2^N alive at the peak: the K + 1 Chebyshev vectors (K about 60 for the default
-# tolerance and segment length), a batch of H0 products, recurrence and operator storage.
-PEAK_VECTORS = 96
 DEFAULT_TOL_SINGLE = 1e-5
+# The fewest state vectors a march holds: one kept vector plus the streamed path's own.
+MIN_VECTORS = STREAM_OVERHEAD + 1
 
 
 class ChebyshevEnergyCurve(Curve):
@@ -68,7 +75,10 @@ class Chebyshev(AbstractEngine):
         bounds: (lo, hi) containing the spectrum of the charging Hamiltonian; required
             when its coefficients are traced (jit, grad, vmap), since the degree is fixed
             before tracing. Default: `propagate.chebyshev.spectral_bounds` of the model.
-        center, radius, degree, segments: the expansion (set by `plan`).
+        memory: bytes the march may hold at once (`qbjax.memory.budget_bytes`; default the
+            larger of 16 states and 256 MiB, at most the free memory). A budget below all
+            K + 1 vectors of a segment streams them in passes (more products with H).
+        center, radius, degree, segments, block: the expansion (set by `plan`).
     """
 
     name = "chebyshev"
@@ -77,10 +87,12 @@ class Chebyshev(AbstractEngine):
     tol: float | None = eqx.field(static=True, default=None)
     dtype: object = eqx.field(static=True, default=None)
     bounds: tuple[float, float] | None = eqx.field(static=True, default=None)
+    memory: int | None = eqx.field(static=True, default=None)
     center: float | None = eqx.field(static=True, default=None)
     radius: float | None = eqx.field(static=True, default=None)
     degree: int | None = eqx.field(static=True, default=None)
     segments: int | None = eqx.field(static=True, default=None)
+    block: int | None = eqx.field(static=True, default=None)
 
     def _options(self) -> tuple[float, np.dtype]:
         return _checks.precision(self.tol, self.dtype, DEFAULT_TOL, DEFAULT_TOL_SINGLE)
@@ -88,9 +100,20 @@ class Chebyshev(AbstractEngine):
     def _set_dtype(self, dtype) -> Chebyshev:
         return dataclasses.replace(self, dtype=dtype, center=None, radius=None, degree=None, segments=None)
 
+    def _state_bytes(self, n_sites: int) -> int:
+        return self._options()[1].itemsize * 2**n_sites
+
     def check(self, model) -> None:
-        _, dtype = self._options()
-        _checks.fits_in_memory(model.n_sites, lambda n: PEAK_VECTORS * dtype.itemsize * 2**n, "chebyshev")
+        _memory.check_budget(self.memory)
+        _checks.fits_in_memory(model.n_sites, lambda n: MIN_VECTORS * self._state_bytes(n), "chebyshev")
+        needed = MIN_VECTORS * self._state_bytes(model.n_sites)
+        budget = _memory.budget_bytes(self._state_bytes(model.n_sites), self.memory)
+        if needed > budget:
+            raise _checks.ArgumentError(
+                "memory",
+                f"n = {model.n_sites} needs at least {_checks.format_bytes(needed)} ({MIN_VECTORS} state "
+                f"vectors) for the chebyshev method, the budget is {_checks.format_bytes(budget)}",
+            )
 
     def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> Chebyshev:
         tol, dtype = self._options()
@@ -102,8 +125,17 @@ class Chebyshev(AbstractEngine):
                 "must be given (an interval containing the spectrum of the charging Hamiltonian) "
                 "when the coefficients are traced (inside jit, grad or vmap)",
             )
-        c, r, k, s = plan(charging, float(t_end), tol=tol, bounds=bounds)
-        return Chebyshev(tol, dtype, self.bounds, c, r, k, s)
+        budget = _memory.budget_bytes(self._state_bytes(charging.n_sites), self.memory)
+        max_vectors = budget // self._state_bytes(charging.n_sites)
+        c, r, k, s, b = plan(
+            charging,
+            float(t_end),
+            tol=tol,
+            bounds=bounds,
+            max_vectors=max_vectors,
+            h0=as_battery(model).energy,
+        )
+        return Chebyshev(tol, dtype, self.bounds, self.memory, c, r, k, s, b)
 
     def prepare(self, model, t_end) -> Curve:
         return self._prepare(model, t_end, self._planned_interval())
@@ -140,6 +172,7 @@ class Chebyshev(AbstractEngine):
             bounds=bounds,
             degree=self.degree,
             segments=self.segments,
+            block=self.block,
             keep_state=False,
         )
         return in_caller_precision(ChebyshevEnergyCurve(curve, battery.energy), self.precision)
@@ -149,8 +182,11 @@ class Chebyshev(AbstractEngine):
         return None if self.radius is None else 2.0 * self.radius
 
     def memory_bytes(self, model) -> int:
-        _, dtype = self._options()
-        return PEAK_VECTORS * dtype.itemsize * 2**model.n_sites
+        """The march's peak: its plan's vectors (`march_vectors`); unplanned, the budget."""
+        state = self._state_bytes(model.n_sites)
+        if self.degree is None:
+            return _memory.budget_bytes(state, self.memory)
+        return march_vectors(self.degree, self.block) * state
 
 
 @eqx.filter_jit

@@ -16,13 +16,16 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .. import _checks
+from .. import memory as _memory
 from .. import precision as _precision
 from ..models import as_battery
 from ..propagate.krylov import (
     DEFAULT_KRYLOV_DIM,
+    GRAM_BATCH,
     KrylovBlocks,
     KrylovConfig,
     breakdown_threshold,
+    budget_dims,
     check_krylov_fits,
     check_options,
     ground_state_energy,
@@ -72,7 +75,9 @@ class Krylov(AbstractEngine):
         spectral_width: E_max - E_min of the charging Hamiltonian or an upper estimate;
             required when the battery's coefficients are traced (jit, grad, vmap), since
             the number of blocks is fixed before tracing. Default: a short Lanczos probe.
-        blocks: number of blocks (set by `plan`).
+        memory: bytes a march may hold at once (`qbjax.memory.budget_bytes`): a smaller
+            budget plans a smaller Krylov dimension (shorter, more blocks).
+        blocks, gram_batch: number of blocks and basis vectors projected together (`plan`).
     """
 
     name = "krylov"
@@ -85,6 +90,8 @@ class Krylov(AbstractEngine):
     spectral_width: float | None = eqx.field(static=True, default=None)
     blocks: int | None = eqx.field(static=True, default=None)
     breakdown: float | None = eqx.field(static=True, default=None)
+    memory: int | None = eqx.field(static=True, default=None)
+    gram_batch: int = eqx.field(static=True, default=GRAM_BATCH)
 
     def _options(self):
         return check_options(self.krylov_dim, self.tol, self.dtype)
@@ -93,11 +100,29 @@ class Krylov(AbstractEngine):
         return dataclasses.replace(self, dtype=dtype, blocks=None, breakdown=None)
 
     def check(self, model) -> None:
+        _, _, dtype = self._options()
+        _memory.check_budget(self.memory)
+        check_krylov_fits(model.n_sites, dtype=dtype)
+        self._dims(model.n_sites)
+
+    def _dims(self, n_sites: int) -> tuple[int, int]:
+        """(Krylov dimension, Gram batch) within the memory budget."""
         krylov_dim, _, dtype = self._options()
-        check_krylov_fits(model.n_sites, krylov_dim, dtype)
+        state = dtype.itemsize * 2**n_sites
+        budget = _memory.budget_bytes(state, self.memory)
+        dims = budget_dims(budget // state, krylov_dim)
+        if dims is None:
+            least = _checks.format_bytes(krylov_memory_bytes(n_sites, 4, dtype, 1))
+            raise _checks.ArgumentError(
+                "memory",
+                f"n = {n_sites} needs at least {least} for the krylov method, "
+                f"the budget is {_checks.format_bytes(budget)}",
+            )
+        return dims
 
     def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> Krylov:
-        krylov_dim, tol, dtype = self._options()
+        _, tol, dtype = self._options()
+        krylov_dim, gram_batch = self._dims(model.n_sites)
         width = self.spectral_width if spectrum is None else spectrum[1] - spectrum[0]
         width, blocks = plan_march(as_battery(model).charging, float(t_end), krylov_dim, tol, width)
         if blocks > MAX_BLOCKS:
@@ -106,7 +131,8 @@ class Krylov(AbstractEngine):
                 f"a window of {float(t_end):.6g} needs {blocks} Krylov blocks, at most {MAX_BLOCKS} are "
                 "kept in memory: shorten the window",
             )
-        return Krylov(krylov_dim, tol, dtype, self.spectral_width, blocks, breakdown_threshold(width, dtype))
+        breakdown = breakdown_threshold(width, dtype)
+        return Krylov(krylov_dim, tol, dtype, self.spectral_width, blocks, breakdown, self.memory, gram_batch)
 
     def prepare(self, model, t_end) -> Curve:
         if self.blocks is None:
@@ -119,7 +145,7 @@ class Krylov(AbstractEngine):
         h, h0 = matfree(battery.charging), matfree(battery.energy)
         psi0 = battery.initial_state().astype(self.dtype)
         e0 = jnp.real(jnp.vdot(psi0, h0(psi0)))
-        config = KrylovConfig(self.krylov_dim, self.breakdown, True)
+        config = KrylovConfig(self.krylov_dim, self.breakdown, True, self.gram_batch)
         data, err = march_blocks(h, h0, psi0, t_end, self.blocks, config)
         if self.precision == "single":
             norm = jnp.linalg.norm(psi0).astype(err.dtype)
@@ -128,5 +154,7 @@ class Krylov(AbstractEngine):
         return in_caller_precision(curve, self.precision)
 
     def memory_bytes(self, model) -> int:
-        krylov_dim, _, dtype = self._options()
-        return krylov_memory_bytes(model.n_sites, krylov_dim, dtype)
+        krylov_dim, gram_batch = (
+            (self.krylov_dim, self.gram_batch) if self.blocks else self._dims(model.n_sites)
+        )
+        return krylov_memory_bytes(model.n_sites, krylov_dim, self._options()[2], gram_batch)

@@ -349,12 +349,13 @@ def bessel_tail(x, degree: int) -> Float[Array, ""]:
 
 
 class Plan(NamedTuple):
-    """Static choices of an expansion over a window (unpacks as a 4-tuple)."""
+    """Static choices of an expansion over a window."""
 
     center: float  # c = (hi + lo) / 2
     radius: float  # r = (hi - lo) / 2, widened
     degree: int  # K, the highest Chebyshev order
     segments: int  # S equal segments, each restarting the expansion
+    block: int  # Chebyshev vectors kept at once: K + 1 (all), or fewer (streamed passes)
 
 
 def center_radius(bounds) -> tuple:
@@ -389,11 +390,17 @@ def plan(
     tol: float = DEFAULT_TOL,
     bounds: tuple[float, float] | None = None,
     max_arg: float = MAX_SEGMENT_ARG,
+    max_vectors: int | None = None,
+    h0: PauliSum | None = None,
 ) -> Plan:
-    """Fix centre, radius, degree and segment count before tracing (engines: jit/vmap after).
+    """Fix centre, radius, degree, segment count and block before tracing (engines: jit/vmap after).
 
     Rule: S = max(1, ceil(r t_end / max_arg)) equal segments, x = r t_end / S <= max_arg,
-    K = degree_for(x, tol / S), so the summed a-priori truncation error is <= tol ||psi0||.
+    K = degree_for(x, tol / S), so the summed a-priori truncation error is <= tol ||psi0||;
+    all K + 1 vectors of a segment are kept. When that needs more than `max_vectors` states
+    at once (`march_vectors`), the segment is streamed instead: `block` vectors are kept,
+    the recurrence runs once per block, and S (hence K) is the cheapest under the byte count
+    of `streamed_cost` (H0 sets the cost of its products; default: that of H).
 
     Args:
         h: charging Hamiltonian (coefficients may be traced only if `bounds` is given).
@@ -401,6 +408,11 @@ def plan(
         tol: target for the summed state error (norm, per unit ||psi0||).
         bounds: (lo, hi) containing the spectrum; default `spectral_bounds(h)`.
         max_arg: largest r * segment length.
+        max_vectors: states of 2^N the march may hold at once (None: no limit).
+        h0: the energy Hamiltonian (for the cost of its products).
+
+    Raises:
+        ArgumentError("memory") when `max_vectors` cannot hold even one streamed vector.
     """
     _checks.nonnegative("t_end", t_end)
     _checks.positive("tol", tol)
@@ -408,7 +420,71 @@ def plan(
     center, radius = center_radius(_concrete_bounds(h, bounds))
     segments = max(1, math.ceil(radius * float(t_end) / max_arg))
     degree = degree_for(radius * float(t_end) / segments, tol / segments)
-    return Plan(float(center), float(radius), degree, segments)
+    if max_vectors is None or march_vectors(degree, degree + 1) <= max_vectors:
+        return Plan(float(center), float(radius), degree, segments, degree + 1)
+    block = max_vectors - STREAM_OVERHEAD
+    if block < 1:
+        raise _checks.ArgumentError(
+            "memory",
+            f"a Chebyshev march needs at least {STREAM_OVERHEAD + 1} state vectors at once, "
+            f"the budget holds {max_vectors}",
+        )
+    weights = (_matvec_passes(h), _matvec_passes(h if h0 is None else h0))
+    degree, segments = _cheapest_streamed(radius * float(t_end), tol, segments, block, weights)
+    return Plan(float(center), float(radius), degree, segments, min(block, degree + 1))
+
+
+# States of 2^N alive at a march's peak besides the kept Chebyshev vectors, from XLA's
+# memory analysis of the compiled march (CPU, N = 14; tests/test_chebyshev.py checks the
+# estimate against it). Kept path: the stacked recurrence output and its copy with phi_0, a
+# batch of H0 products, psi0, the end state and XLA's loop copies. Streamed path: the
+# recurrence's three vectors, an H0 product, the end-state accumulator, the segment's start,
+# psi0 and XLA's loop copies (9.8 measured).
+KEPT_OVERHEAD = 8
+STREAM_OVERHEAD = 10
+
+
+def march_vectors(degree: int, block: int) -> int:
+    """States of 2^N alive at once in a march of degree K keeping `block` vectors."""
+    if block >= degree + 1:
+        return 2 * (degree + 1) + _GRAM_BATCH + KEPT_OVERHEAD
+    return block + STREAM_OVERHEAD
+
+
+def _matvec_passes(h: PauliSum) -> int:
+    """Passes over a state that one product with `h` makes: one per flip-mask group, one for
+    the diagonal, one to write the result (`matfree.matvec_bytes` in units of states)."""
+    from .matfree import matvec_bytes
+
+    return max(1, round(matvec_bytes(h) / (16 * h.dimension)))
+
+
+def streamed_cost(degree: int, block: int, weights: tuple[float, float]) -> float:
+    """Passes over a state that one streamed segment makes: P = ceil((K+1)/block) runs of the
+    recurrence (K products with H each), an H0 product for every vector at or after the
+    pass's block, and its inner products with the block's kept vectors."""
+    w_h, w_h0 = weights
+    passes = -(-(degree + 1) // block)
+    cost = 0.0
+    for p in range(passes):
+        later = degree + 1 - p * block  # vectors from this pass's block on
+        cost += degree * w_h + later * (w_h0 + block)
+    return cost
+
+
+def _cheapest_streamed(x_window: float, tol: float, first: int, block: int, weights) -> tuple[int, int]:
+    """(K, S) of least `streamed_cost` per window: S from `first` up, geometrically."""
+    best = None
+    segments = first
+    while True:
+        x = x_window / segments
+        degree = degree_for(x, tol / segments)
+        cost = segments * streamed_cost(degree, block, weights)
+        if best is None or cost < best[0]:
+            best = (cost, degree, segments)
+        if x < 0.05 or segments > 64 * first:  # the degree sits at its floor from here on
+            return best[1], best[2]
+        segments = max(segments + 1, math.floor(segments * 1.08))
 
 
 # ----------------------------------------------------------------------------------------
@@ -494,8 +570,63 @@ def folded_gram(op_h0, phis: Complex[Array, "K1 d"]) -> Float[Array, "K1 K1"]:
     bras = phis.conj()
     batch = phis.shape[0] if phis.shape[1] <= _GRAM_WHOLE_MAX_DIM else _GRAM_BATCH
     rows = jax.lax.map(lambda v: bras @ op_h0(v), phis, batch_size=batch)  # rows[l, k] = G_kl
-    d = jnp.asarray(_MINUS_I_POWERS[np.arange(phis.shape[0]) % 4], phis.dtype)
-    return jnp.real(d.conj()[:, None] * rows.T * d[None, :])
+    return _fold(rows.T)
+
+
+def _fold(gram: Complex[Array, "K1 K1"]) -> Float[Array, "K1 K1"]:
+    """B = Re(D^* G D) with D = diag((-i)^k): <H0> = b^T B b for the real Bessel weights b."""
+    d = jnp.asarray(_MINUS_I_POWERS[np.arange(gram.shape[0]) % 4], gram.dtype)
+    return jnp.real(d.conj()[:, None] * gram * d[None, :])
+
+
+def streamed_segment(op_h, op_h0, psi, psi0, center, radius, degree: int, block: int, a_end):
+    """One segment keeping `block` of its K + 1 Chebyshev vectors at a time: (B, end state,
+    <psi0|phi_k>), as `folded_gram` and `a_end @ phis` would give from all of them.
+
+    Pass p reruns the recurrence from psi and keeps phi_k for k in [p block, (p+1) block);
+    from there on, each phi_l meets H0 once and its inner products with the kept vectors
+    give G_kl for k <= l (G is Hermitian: the other half by symmetry). Pass 0 also sums the
+    end state sum_k a_k phi_k and the overlaps with psi0. Memory: block + STREAM_OVERHEAD
+    states, whatever K; cost: `streamed_cost`.
+    """
+    k1 = degree + 1
+    passes = -(-k1 // block)
+    multipliers = _multipliers(degree, _real_dtype(psi.dtype))
+    rows = jnp.arange(block)
+
+    def visit(p, order, phi, kept, end):
+        start = p * block
+        # an unconditional in-place write: under a cond XLA copied the kept block every order
+        slot = jnp.clip(order - start, 0, block - 1)
+        inside = (order >= start) & (order < start + block)
+        row = jnp.where(inside, phi, jax.lax.dynamic_index_in_dim(kept, slot, keepdims=False))
+        kept = jax.lax.dynamic_update_index_in_dim(kept, row, slot, 0)
+
+        def column(kept):  # conj(G[start + j, order]) for kept rows up to order
+            return jnp.where(start + rows <= order, kept @ jnp.conj(op_h0(phi)), 0.0)
+
+        column = jax.lax.cond(order >= start, column, lambda k: jnp.zeros((block,), psi.dtype), kept)
+        end = jax.lax.cond(p == 0, lambda e: e + a_end[order] * phi, lambda e: e, end)
+        return kept, end, column, jnp.vdot(psi0, phi)
+
+    def one_pass(end, p):
+        def step(carry, order):
+            previous, phi, kept, end = carry
+            kept, end, column, overlap = visit(p, order, phi, kept, end)
+            following = _scale(op_h(phi) - _scale(phi, center), multipliers[order] / radius) - previous
+            return (phi, following, kept, end), (column, overlap)
+
+        kept = jnp.zeros((block, psi.shape[0]), psi.dtype)
+        init = (jnp.zeros_like(psi), psi, kept, end)
+        (_, last, kept, end), (columns, overlaps) = jax.lax.scan(step, init, jnp.arange(degree))
+        _, end, column, overlap = visit(p, degree, last, kept, end)
+        return end, (jnp.concatenate([columns, column[None]]), jnp.concatenate([overlaps, overlap[None]]))
+
+    end, (columns, overlaps) = jax.lax.scan(one_pass, jnp.zeros_like(psi), jnp.arange(passes))
+    # columns[p, l, j] = conj(G[p block + j, l]) where p block + j <= l, else 0
+    upper = jnp.conj(columns.transpose(1, 0, 2).reshape(k1, passes * block)[:, :k1]).T  # G_kl, k <= l
+    gram = upper + jnp.conj(upper).T - jnp.diag(jnp.diag(upper))
+    return _fold(gram), end, overlaps[0]
 
 
 def _working_interval(center, radius, real) -> tuple[Array, Array]:
@@ -681,18 +812,26 @@ def _curve_state(curve: ChebyshevCurve, t: Float[Array, ""]) -> Complex[Array, "
 
 
 @eqx.filter_jit
-def _march_curve(h: PauliSum, h0: PauliSum, psi0, center, radius, tau, degree: int, segments: int):
+def _march_curve(
+    h: PauliSum, h0: PauliSum, psi0, center, radius, tau, degree: int, segments: int, block: int
+):
     """(S, K+1, K+1) folded Gram matrices by a scan over segments, the error bound, and H.
 
-    The operators are built inside jit (eagerly each of their small ops would compile on
-    its own). Each segment is checkpointed: reverse mode keeps one segment's vectors, not
-    all segments'.
+    A segment keeps all its K + 1 vectors (block = K + 1) or streams them `block` at a
+    time (`streamed_segment`). The operators are built inside jit (eagerly each of their
+    small ops would compile on its own). Each segment is checkpointed: reverse mode keeps
+    one segment's vectors, not all segments'.
     """
     op_h, op_h0 = matfree(h), matfree(h0)
     a_end = chebyshev_coefficients(center, radius, tau, degree, psi0.dtype)
 
     @jax.checkpoint
     def segment(psi, _):
+        if block < degree + 1:
+            gram, end, overlaps = streamed_segment(
+                op_h, op_h0, psi, psi0, center, radius, degree, block, a_end
+            )
+            return end, (gram, overlaps)
         phis = chebyshev_vectors(op_h, psi, center, radius, degree)
         return a_end @ phis, (folded_gram(op_h0, phis), phis @ psi0.conj())
 
@@ -711,23 +850,25 @@ def _spread(op_h, psi0, center, radius) -> Float[Array, ""]:
     return radius * jnp.sqrt(jnp.maximum(jnp.real(jnp.vdot(phi1, phi1)) / norm2 - mean**2, 0.0))
 
 
-def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments):
-    """(center, radius, degree, segments): a full plan, or the caller's static choices."""
+def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments, block) -> Plan:
+    """A full plan, or the caller's static choices (degree and segments; block: all)."""
     if degree is not None and segments is not None:
         if bounds is None and _checks.is_traced(h.coeffs):
             _concrete_bounds(h, None)  # raises the explanatory ValueError
         degree = _checks.integer_at_least("degree", degree, 1)
         segments = _checks.integer_at_least("segments", segments, 1)
+        block = degree + 1 if block is None else min(_checks.integer_at_least("block", block, 1), degree + 1)
         center, radius = center_radius(spectral_bounds(h) if bounds is None else bounds)
-        return center, radius, degree, segments
+        return Plan(center, radius, degree, segments, block)
     if _checks.is_traced(t_end):
         raise ValueError("t_end: traced; pass degree and segments (from plan) as well")
     p = plan(h, float(t_end), tol=tol, bounds=bounds)
     if segments is not None:
         segments = _checks.integer_at_least("segments", segments, 1)
         degree = degree or degree_for(p.radius * float(t_end) / segments, tol / segments)
-        return p.center, p.radius, degree, segments
-    return p.center, p.radius, degree or p.degree, p.segments
+        return Plan(p.center, p.radius, degree, segments, degree + 1)
+    degree = degree or p.degree
+    return Plan(p.center, p.radius, degree, p.segments, degree + 1)
 
 
 def chebyshev_curve(
@@ -740,6 +881,7 @@ def chebyshev_curve(
     bounds=None,
     segments: int | None = None,
     degree: int | None = None,
+    block: int | None = None,
     keep_state: bool = True,
 ) -> ChebyshevCurve:
     """Expand exp(-i H t) psi0 on [0, t_end] and project H0: a curve of <H0>(t).
@@ -758,6 +900,8 @@ def chebyshev_curve(
         segments, degree: static overrides (e.g. from `plan`); with both, t_end and the
             bounds may be traced. A degree below r t_end / segments makes `error_estimate`
             large (or infinite), never silently small.
+        block: Chebyshev vectors kept at once (from `plan`; default all K + 1): fewer
+            stream each segment in passes, in bounded memory (`streamed_segment`).
         keep_state: keep H and psi0 in the curve for `state` (24 * 2^N bytes).
 
     Returns:
@@ -768,14 +912,16 @@ def chebyshev_curve(
             f"psi0: need shape ({h_charging.dimension},) and H0 on the same {h_charging.n_sites} sites, "
             f"got {psi0.shape} and {h_energy.n_sites} sites"
         )
-    center, radius, degree, segments = _resolve(h_charging, t_end, tol, bounds, degree, segments)
+    center, radius, degree, segments, block = _resolve(
+        h_charging, t_end, tol, bounds, degree, segments, block
+    )
     dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
     psi0 = psi0.astype(dtype)
     real = _real_dtype(dtype)
     center, radius = _working_interval(center, radius, real)
     tau = jnp.asarray(t_end).astype(real) / segments
     gram, error, overlaps, spread, op_h = _march_curve(
-        h_charging, h_energy, psi0, center, radius, tau, degree, segments
+        h_charging, h_energy, psi0, center, radius, tau, degree, segments, block
     )
     kept_op, kept_psi = (op_h, psi0) if keep_state else (None, None)
     arrays = (gram, center, radius, tau, error, overlaps, spread, kept_op, kept_psi)
@@ -842,7 +988,7 @@ def evolve_chebyshev(
     _checks.time_grid("times", times)
     times_np = np.asarray(times, np.float64)
     gaps = np.diff(np.concatenate([[0.0], times_np]))
-    center, radius, _, n_sub = plan(h, float(gaps.max()), tol=tol, bounds=bounds, max_arg=max_arg)
+    center, radius, _, n_sub, _ = plan(h, float(gaps.max()), tol=tol, bounds=bounds, max_arg=max_arg)
     degree = degree_for(radius * float(gaps.max()) / n_sub, tol / (n_sub * len(gaps)))
     dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
     real = _real_dtype(dtype)

@@ -55,10 +55,11 @@ DEFAULT_KRYLOV_DIM = 40
 DEFAULT_TOL = 1e-11
 DEFAULT_TOL_SINGLE = 1e-5  # complex64: a few hundred blocks of single-precision rounding
 # Basis vectors multiplied by H0 together when projecting H0 on a block's basis.
-_GRAM_BATCH = 8
-# Vectors of 2^N alive besides the Krylov basis: psi, Lanczos work vectors, the diagonal,
-# and one batch of H0 v_j.
-_EXTRA_VECTORS = 8 + _GRAM_BATCH
+GRAM_BATCH = 8
+# Vectors of 2^N alive besides the Krylov basis and two per Gram batch vector (its H0 product
+# and that product's conjugate): psi, the Lanczos work vectors, the block's end state and
+# XLA's loop copies (XLA's memory analysis at N = 14: m + 10.5 with batches of 8 dividing m).
+EXTRA_VECTORS = 12
 # Lanczos steps used to estimate the spectral interval of H before choosing block lengths.
 _WIDTH_ITERATIONS = 40
 # Ritz-value margin on top of the residual bounds: extreme Ritz values converge from inside.
@@ -80,6 +81,7 @@ class KrylovConfig(NamedTuple):
     krylov_dim: int
     breakdown: float  # |residual| below which the Krylov space is taken as invariant
     with_energy: bool  # also project the energy Hamiltonian H0 on each block's basis
+    gram_batch: int = GRAM_BATCH  # basis vectors multiplied by H0 together
 
 
 def _scale(x: Array, r: Array) -> Array:
@@ -188,7 +190,8 @@ def _block(config: KrylovConfig, params, psi, tau):
     # row j of `rows` is V^* H0 v_j, i.e. column j of G; one H0 product per basis vector.
     # Rows go in batches so that V^* (H0 v_j ...) is a matrix product reading V once per
     # batch: one row at a time read all of V m times, which dominated the march at N = 20.
-    rows = jax.lax.map(lambda v: basis.conj() @ op_h0(v), basis, batch_size=_GRAM_BATCH)
+    # conj(V conj(H0 v)) = V^* H0 v without a conjugated copy of the basis
+    rows = jax.lax.map(lambda v: jnp.conj(basis @ jnp.conj(op_h0(v))), basis, batch_size=config.gram_batch)
     return psi_out, (alpha, beta, rows.T, norm, err * norm)
 
 
@@ -232,16 +235,35 @@ _march.defvjp(_march_fwd, _march_bwd)
 # Planning (plain Python, before tracing): memory, spectral width, block length.
 
 
-def krylov_memory_bytes(n_sites: int, krylov_dim: int = DEFAULT_KRYLOV_DIM, dtype=np.complex128) -> int:
-    """Estimated peak memory of a Krylov march: the basis plus a few work vectors of 2^N."""
-    return (krylov_dim + _EXTRA_VECTORS) * np.dtype(dtype).itemsize * 2**n_sites
+def krylov_vectors(krylov_dim: int, gram_batch: int = GRAM_BATCH) -> int:
+    """States of 2^N alive at once in a march (the basis, the Gram batch, work vectors)."""
+    return krylov_dim + 2 * gram_batch + EXTRA_VECTORS
 
 
-def check_krylov_fits(n_sites: int, krylov_dim: int = DEFAULT_KRYLOV_DIM, dtype=np.complex128) -> None:
-    """Refuse, before allocating, a chain whose Krylov basis exceeds available memory."""
+def krylov_memory_bytes(
+    n_sites: int, krylov_dim: int = DEFAULT_KRYLOV_DIM, dtype=np.complex128, gram_batch: int = GRAM_BATCH
+) -> int:
+    """Estimated peak memory of a Krylov march (`krylov_vectors` states of 2^N)."""
+    return krylov_vectors(krylov_dim, gram_batch) * np.dtype(dtype).itemsize * 2**n_sites
+
+
+def budget_dims(max_vectors: int, krylov_dim: int) -> tuple[int, int] | None:
+    """(Krylov dimension, Gram batch) within `max_vectors` states: the given dimension with
+    batches of GRAM_BATCH when they fit, else smaller ones (a batch that divides the
+    dimension: a remainder batch cost XLA a second set of buffers); None below m = 4."""
+    for batch in (GRAM_BATCH, 4, 2, 1):
+        room = max_vectors - 2 * batch - EXTRA_VECTORS
+        dim = min(krylov_dim, room - room % batch)
+        if dim >= max(4, batch) and (dim == krylov_dim or batch == 1 or dim >= 4 * batch):
+            return dim, batch
+    return None
+
+
+def check_krylov_fits(n_sites: int, krylov_dim: int = 4, dtype=np.complex128) -> None:
+    """Refuse, before allocating, a chain whose smallest Krylov march exceeds available memory."""
     _checks.fits_in_memory(
         n_sites,
-        lambda n: krylov_memory_bytes(n, krylov_dim, dtype),
+        lambda n: krylov_memory_bytes(n, krylov_dim, dtype, 1),
         "krylov",
         f" (Krylov dimension {krylov_dim}, {np.dtype(dtype).name})",
     )
