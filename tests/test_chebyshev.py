@@ -1,5 +1,6 @@
 """Chebyshev propagator: Bessel functions, spectral bounds, plans, states, energy curves, derivatives."""
 
+import dataclasses
 import math
 import zlib
 
@@ -147,8 +148,8 @@ def test_plan_rule(chain6):
     assert center == pytest.approx((lo + hi) / 2) and radius == pytest.approx((hi - lo) / 2, rel=1e-9)
     assert segments == math.ceil(radius * 20.0 / ch.MAX_SEGMENT_ARG)
     assert degree == ch.degree_for(radius * 20.0 / segments, 1e-12 / segments)
-    assert block == degree + 1  # no memory limit: every vector of a segment kept
-    assert ch.plan(h, 0.0) == (center, radius, 1, 1, 2)
+    assert block is None  # no memory limit: every vector of a segment kept
+    assert ch.plan(h, 0.0) == (center, radius, 1, 1, None)
     assert ch.plan(h, 20.0, bounds=(-30.0, 30.0)).radius == pytest.approx(30.0)
 
 
@@ -414,7 +415,7 @@ def test_engine_sweeps_batched_and_equals_dense():
 # Bounded memory: segments streamed a block of vectors at a time
 
 
-@pytest.mark.parametrize("block", [1, 5, 13])
+@pytest.mark.parametrize("block", [1, 5, 13, 100])  # 100: every vector in one pass, streamed
 def test_streamed_segments_equal_the_exact_curve_and_its_gradient(chain6, block):
     h, h0, psi0 = chain6.charging, chain6.energy, chain6.initial_state()
     bounds = ch.spectral_bounds(h)
@@ -431,11 +432,11 @@ def test_streamed_segments_equal_the_exact_curve_and_its_gradient(chain6, block)
     streamed, overlap = energies(h.coeffs, block)
     exact = _energies(h0, _exact(h, psi0, times))
     np.testing.assert_allclose(np.asarray(streamed), exact, atol=1e-10, rtol=0)
-    _, kept_overlap = energies(h.coeffs, degree + 1)
+    _, kept_overlap = energies(h.coeffs, None)
     assert float(overlap) == pytest.approx(float(kept_overlap), abs=1e-12)
     # reverse mode through the passes equals that through the kept vectors
     grad = jax.grad(lambda c, b: energies(c, b)[0][-1])
-    np.testing.assert_allclose(grad(h.coeffs, block), grad(h.coeffs, degree + 1), atol=1e-9, rtol=1e-9)
+    np.testing.assert_allclose(grad(h.coeffs, block), grad(h.coeffs, None), atol=1e-9, rtol=1e-9)
 
 
 def test_a_memory_budget_streams_the_segments_and_keeps_the_numbers():
@@ -443,7 +444,7 @@ def test_a_memory_budget_streams_the_segments_and_keeps_the_numbers():
     state = 16 * 2**9
     kept = qbjax.Chebyshev().plan(chain, 0.5)
     lean = qbjax.Chebyshev(memory=16 * state).plan(chain, 0.5)
-    assert kept.block == kept.degree + 1 and lean.block < lean.degree + 1
+    assert kept.block is None and lean.block is not None
     assert lean.memory_bytes(chain) <= 16 * state < kept.memory_bytes(chain)
     times = np.linspace(0.0, 0.5, 6)
     a = qbjax.charge(chain, 0.5, times=times, method=kept)
@@ -454,19 +455,20 @@ def test_a_memory_budget_streams_the_segments_and_keeps_the_numbers():
         qbjax.charge(chain, 0.5, method=qbjax.Chebyshev(memory=4 * state))
 
 
-@pytest.mark.parametrize("block", [None, 2, 8])
-def test_memory_estimate_covers_what_xla_allocates(block):
-    """`march_vectors` (the plan's and the refusals' estimate) is at least the compiled march's
-    arguments, outputs and temporaries (XLA's memory analysis), and not far above it."""
-    battery = qbjax.spin_chain_battery(12, **CHAIN)
-    h, h0 = battery.charging, battery.energy
-    p = ch.plan(h, 0.5)
-    block = p.block if block is None else block
-    c, r = ch._working_interval(p.center, p.radius, np.float64)
-    psi0 = jnp.asarray(battery.initial_state(), jnp.complex128)
-    tau = jnp.float64(0.5 / p.segments)
-    compiled = ch._march_curve.lower(h, h0, psi0, c, r, tau, p.degree, p.segments, block).compile()
-    memory = compiled.compiled.memory_analysis()
+@pytest.mark.parametrize("states", [None, 12, 18, 40])
+def test_memory_estimate_covers_what_xla_allocates(states):
+    """The engine's estimate (its plan's `march_vectors`, used for budgets and refusals) is
+    at least what XLA allocates for the whole compiled preparation (arguments, outputs,
+    temporaries), and not far above it; `states`: the budget in state vectors."""
+    from qbjax.engines.chebyshev import _prepare_planned
+
+    chain = qbjax.SpinChain(12, **CHAIN).values_as_arrays()
+    state = 16 * 2**12
+    engine = qbjax.Chebyshev(memory=None if states is None else states * state).plan(chain, 0.5)
+    shape = dataclasses.replace(engine, center=None, radius=None)  # as prepare_concrete compiles it
+    bounds = tuple(np.float64(x) for x in engine._planned_interval())
+    lowered = _prepare_planned.lower(shape, chain, jnp.float64(0.5), bounds)
+    memory = lowered.compile().compiled.memory_analysis()
     used = memory.temp_size_in_bytes + memory.argument_size_in_bytes + memory.output_size_in_bytes
-    estimate = ch.march_vectors(p.degree, block) * 16 * 2**12
-    assert used <= estimate <= 1.4 * used + 4 * 16 * 2**12
+    estimate = engine.memory_bytes(chain)
+    assert used <= estimate <= 1.4 * used + 4 * state, (engine.block, used / state, estimate / state)

@@ -355,7 +355,7 @@ class Plan(NamedTuple):
     radius: float  # r = (hi - lo) / 2, widened
     degree: int  # K, the highest Chebyshev order
     segments: int  # S equal segments, each restarting the expansion
-    block: int  # Chebyshev vectors kept at once: K + 1 (all), or fewer (streamed passes)
+    block: int | None  # None: all K + 1 vectors kept; else streamed, this many kept at once
 
 
 def center_radius(bounds) -> tuple:
@@ -399,8 +399,9 @@ def plan(
     K = degree_for(x, tol / S), so the summed a-priori truncation error is <= tol ||psi0||;
     all K + 1 vectors of a segment are kept. When that needs more than `max_vectors` states
     at once (`march_vectors`), the segment is streamed instead: `block` vectors are kept,
-    the recurrence runs once per block, and S (hence K) is the cheapest under the byte count
-    of `streamed_cost` (H0 sets the cost of its products; default: that of H).
+    the recurrence runs once per block (once in all when block >= K + 1), and S (hence K)
+    is the cheapest under the byte count of `streamed_cost` (H0 sets the cost of its
+    products; default: that of H).
 
     Args:
         h: charging Hamiltonian (coefficients may be traced only if `bounds` is given).
@@ -420,8 +421,8 @@ def plan(
     center, radius = center_radius(_concrete_bounds(h, bounds))
     segments = max(1, math.ceil(radius * float(t_end) / max_arg))
     degree = degree_for(radius * float(t_end) / segments, tol / segments)
-    if max_vectors is None or march_vectors(degree, degree + 1) <= max_vectors:
-        return Plan(float(center), float(radius), degree, segments, degree + 1)
+    if max_vectors is None or march_vectors(degree, None) <= max_vectors:
+        return Plan(float(center), float(radius), degree, segments, None)
     block = max_vectors - STREAM_OVERHEAD
     if block < 1:
         raise _checks.ArgumentError(
@@ -431,22 +432,24 @@ def plan(
         )
     weights = (_matvec_passes(h), _matvec_passes(h if h0 is None else h0))
     degree, segments = _cheapest_streamed(radius * float(t_end), tol, segments, block, weights)
-    return Plan(float(center), float(radius), degree, segments, min(block, degree + 1))
+    return Plan(float(center), float(radius), degree, segments, min(block, degree + 1))  # streamed
 
 
 # States of 2^N alive at a march's peak besides the kept Chebyshev vectors, from XLA's
-# memory analysis of the compiled march (CPU, N = 14; tests/test_chebyshev.py checks the
-# estimate against it). Kept path: the stacked recurrence output and its copy with phi_0, a
-# batch of H0 products, psi0, the end state and XLA's loop copies. Streamed path: the
-# recurrence's three vectors, an H0 product, the end-state accumulator, the segment's start,
-# psi0 and XLA's loop copies (9.8 measured).
+# memory analysis of the compiled preparation (tests/test_chebyshev.py checks the estimate
+# against it). Kept path: the stacked recurrence output and its copy with phi_0, a batch of
+# H0 products, psi0, the end state and XLA's loop copies. Streamed path: the recurrence's
+# three vectors, an H0 product, the end-state accumulator, the segment's start, psi0 and
+# XLA's loop copies: 9.3-9.8 on the CPU (N = 12, 14), 8 for the march and 11 for the whole
+# preparation on an H200 (N = 20 single; N = 30 single: 17 states at block 6).
 KEPT_OVERHEAD = 8
-STREAM_OVERHEAD = 10
+STREAM_OVERHEAD = 11
 
 
-def march_vectors(degree: int, block: int) -> int:
-    """States of 2^N alive at once in a march of degree K keeping `block` vectors."""
-    if block >= degree + 1:
+def march_vectors(degree: int, block: int | None) -> int:
+    """States of 2^N alive at once in a march of degree K: all K + 1 vectors kept (block
+    None), or `block` of them streamed."""
+    if block is None:
         return 2 * (degree + 1) + _GRAM_BATCH + KEPT_OVERHEAD
     return block + STREAM_OVERHEAD
 
@@ -813,11 +816,11 @@ def _curve_state(curve: ChebyshevCurve, t: Float[Array, ""]) -> Complex[Array, "
 
 @eqx.filter_jit
 def _march_curve(
-    h: PauliSum, h0: PauliSum, psi0, center, radius, tau, degree: int, segments: int, block: int
+    h: PauliSum, h0: PauliSum, psi0, center, radius, tau, degree: int, segments: int, block: int | None
 ):
     """(S, K+1, K+1) folded Gram matrices by a scan over segments, the error bound, and H.
 
-    A segment keeps all its K + 1 vectors (block = K + 1) or streams them `block` at a
+    A segment keeps all its K + 1 vectors (block None) or streams them `block` at a
     time (`streamed_segment`). The operators are built inside jit (eagerly each of their
     small ops would compile on its own). Each segment is checkpointed: reverse mode keeps
     one segment's vectors, not all segments'.
@@ -827,7 +830,7 @@ def _march_curve(
 
     @jax.checkpoint
     def segment(psi, _):
-        if block < degree + 1:
+        if block is not None:
             gram, end, overlaps = streamed_segment(
                 op_h, op_h0, psi, psi0, center, radius, degree, block, a_end
             )
@@ -851,13 +854,13 @@ def _spread(op_h, psi0, center, radius) -> Float[Array, ""]:
 
 
 def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments, block) -> Plan:
-    """A full plan, or the caller's static choices (degree and segments; block: all)."""
+    """A full plan, or the caller's static choices (degree and segments; block None: all kept)."""
     if degree is not None and segments is not None:
         if bounds is None and _checks.is_traced(h.coeffs):
             _concrete_bounds(h, None)  # raises the explanatory ValueError
         degree = _checks.integer_at_least("degree", degree, 1)
         segments = _checks.integer_at_least("segments", segments, 1)
-        block = degree + 1 if block is None else min(_checks.integer_at_least("block", block, 1), degree + 1)
+        block = None if block is None else min(_checks.integer_at_least("block", block, 1), degree + 1)
         center, radius = center_radius(spectral_bounds(h) if bounds is None else bounds)
         return Plan(center, radius, degree, segments, block)
     if _checks.is_traced(t_end):
@@ -866,9 +869,9 @@ def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments, block) -> Plan:
     if segments is not None:
         segments = _checks.integer_at_least("segments", segments, 1)
         degree = degree or degree_for(p.radius * float(t_end) / segments, tol / segments)
-        return Plan(p.center, p.radius, degree, segments, degree + 1)
+        return Plan(p.center, p.radius, degree, segments, None)
     degree = degree or p.degree
-    return Plan(p.center, p.radius, degree, p.segments, degree + 1)
+    return Plan(p.center, p.radius, degree, p.segments, None)
 
 
 def chebyshev_curve(
@@ -900,8 +903,8 @@ def chebyshev_curve(
         segments, degree: static overrides (e.g. from `plan`); with both, t_end and the
             bounds may be traced. A degree below r t_end / segments makes `error_estimate`
             large (or infinite), never silently small.
-        block: Chebyshev vectors kept at once (from `plan`; default all K + 1): fewer
-            stream each segment in passes, in bounded memory (`streamed_segment`).
+        block: Chebyshev vectors kept at once when streaming each segment in passes, in
+            bounded memory (`streamed_segment`, from `plan`); None (default): all K + 1.
         keep_state: keep H and psi0 in the curve for `state` (24 * 2^N bytes).
 
     Returns:
