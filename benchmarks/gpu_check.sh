@@ -27,9 +27,9 @@ DRY=${GPU_CHECK_DRY:-}
 
 # sizes: the ladder on a GPU; a dry run on the CPU uses small ones with the same steps
 if [ -n "$DRY" ]; then
-  SINGLE=10,12 DOUBLE=10 BIG=12 CLI_N=12 SWEEP_SIDE=4 BENCH_N=6:10:4 DEVICES=cpu
+  SINGLE=10,12 DOUBLE=10 LARGEST=13 CLI_N=12 SWEEP_SIDE=4 BENCH_N=6:10:4 DEVICES=cpu
 else
-  SINGLE=20,24,26,28,30 DOUBLE=20,24,26,28 BIG=28 CLI_N=24 SWEEP_SIDE=32 BENCH_N=8:24:8 DEVICES=gpu
+  SINGLE=20,24,26,28 DOUBLE=20,24,26 LARGEST=30 CLI_N=24 SWEEP_SIDE=32 BENCH_N=8:24:8 DEVICES=gpu
   export XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 # the ladder needs the card, not JAX's default 75%
 fi
 
@@ -68,25 +68,29 @@ export OUT PY
 
 step environment 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true;
   $PY -c 'import jax, equinox, optax; print(jax.__version__, jax.devices(), jax.default_backend())'"
-step ladder_single 170 $PY benchmarks/bench_large.py --n $SINGLE --precision single --out "$OUT/ladder.jsonl"
-step ladder_double 100 $PY benchmarks/bench_large.py --n $DOUBLE --out "$OUT/ladder.jsonl"
-step ladder_big_budget 45 $PY benchmarks/bench_large.py --n $BIG --precision single --memory 100GiB \
-  --out "$OUT/ladder.jsonl"
+# the tests first (their workers share the card: no preallocation; the image's pytest-benchmark
+# plugin warns under xdist, which filterwarnings=error would turn into an internal error)
+step tests 120 env -u XLA_PYTHON_CLIENT_MEM_FRACTION XLA_PYTHON_CLIENT_PREALLOCATE=false bash -c \
+  "$PY -m pytest tests/test_chebyshev.py tests/test_precision.py tests/test_sweep.py -q -n 4 \
+  -p no:cacheprovider -p no:benchmark -m 'not slow' -o addopts='' -W ignore::DeprecationWarning \
+  >'$OUT/tests.txt' 2>&1; tail -5 '$OUT/tests.txt'"
+step ladder_single 160 $PY benchmarks/bench_large.py --n $SINGLE --precision single --out "$OUT/ladder.jsonl"
+step ladder_double 110 $PY benchmarks/bench_large.py --n $DOUBLE --out "$OUT/ladder.jsonl"
 CHARGE="charge --n $CLI_N --precision single --method chebyshev --alpha 0.3 --dm 0.7 --t-max 0.5 --times 0.1,0.2,0.3,0.4,0.5 --json"
-step cli_charge 60 bash -c "timed_cli cold $CHARGE; timed_cli repeated $CHARGE"
-step cli_sweeps 60 bash -c "timed_cli sweep8 sweep --n 8 --alpha=-1:1:$SWEEP_SIDE --dm 0:1:$SWEEP_SIDE \
+step cli_charge 50 bash -c "timed_cli cold $CHARGE; timed_cli repeated $CHARGE"
+step cli_sweeps 50 bash -c "rm -rf /tmp/qbjax-gpu-sweep8 /tmp/qbjax-gpu-sweep12; timed_cli sweep8 sweep --n 8 --alpha=-1:1:$SWEEP_SIDE --dm 0:1:$SWEEP_SIDE \
   --devices $DEVICES --json --no-plot --out /tmp/qbjax-gpu-sweep8;
   timed_cli sweep12 sweep --n 12 --alpha=-1:1:16 --dm 0:1:16 --devices $DEVICES --json --no-plot \
   --out /tmp/qbjax-gpu-sweep12"
-# issue 24: float32 matrix products at full precision or JAX's default (TF32 on NVIDIA GPUs)
+# issue 24: float32 matrix products at JAX's default precision (TF32 on NVIDIA GPUs) or full
+# precision; the caches off, so the second run compiles under its own setting
 SMALL="charge --n 12 --precision single --method chebyshev --alpha 0.3 --dm 0.7 --t-max 0.5 --json"
-step tf32 50 bash -c "timed_cli default_matmul $SMALL;
-  JAX_DEFAULT_MATMUL_PRECISION=highest timed_cli highest_matmul $SMALL"
-step bench 80 $PY -m qbjax.cli bench --devices $DEVICES --n $BENCH_N --engines chebyshev --batch 1,256 \
+step tf32 50 bash -c "QBJAX_CACHE_DIR= timed_cli default_matmul $SMALL;
+  QBJAX_CACHE_DIR= JAX_DEFAULT_MATMUL_PRECISION=highest timed_cli highest_matmul $SMALL"
+step bench 70 $PY -m qbjax.cli bench --devices $DEVICES --n $BENCH_N --engines chebyshev --batch 1,256 \
   --repeats 3 --max-run-s 10 --no-qutip --json --out /tmp/qbjax-gpu-bench
 cp /tmp/qbjax-gpu-bench/bench.json "$OUT/bench.json" 2>/dev/null
-step tests 120 bash -c "$PY -m pytest tests/test_chebyshev.py tests/test_precision.py tests/test_sweep.py \
-  -q -x -n 4 -p no:cacheprovider -m 'not slow' -o addopts='' -W ignore::DeprecationWarning \
-  >'$OUT/tests.txt' 2>&1; tail -5 '$OUT/tests.txt'"
+# last, with whatever time is left: the largest sizes
+step ladder_largest 600 $PY benchmarks/bench_large.py --n $LARGEST --precision single --out "$OUT/ladder.jsonl"
 rm -f "$OUT/.cli_out"
 echo "done; summary:" && cat "$OUT/summary.jsonl"
