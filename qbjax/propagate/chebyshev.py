@@ -463,12 +463,13 @@ def _matvec_passes(h: PauliSum) -> int:
 
 
 def streamed_cost(degree: int, block: int, weights: tuple[float, float]) -> float:
-    """Passes over a state that one streamed segment makes: P = ceil((K+1)/block) runs of the
-    recurrence (K products with H each), an H0 product for every vector at or after the
-    pass's block, and its inner products with the block's kept vectors."""
+    """Passes over a state that one streamed (centred) segment makes: P = ceil((K+1)/block)
+    runs of the recurrence (K products with H each), an H0 product for every vector at or
+    after the pass's block and its inner products with the block's kept vectors, and the K
+    products that carry the segment's end to the next midpoint."""
     w_h, w_h0 = weights
     passes = -(-(degree + 1) // block)
-    cost = 0.0
+    cost = degree * w_h
     for p in range(passes):
         later = degree + 1 - p * block  # vectors from this pass's block on
         cost += degree * w_h + later * (w_h0 + block)
@@ -476,13 +477,15 @@ def streamed_cost(degree: int, block: int, weights: tuple[float, float]) -> floa
 
 
 def _cheapest_streamed(x_window: float, tol: float, first: int, block: int, weights) -> tuple[int, int]:
-    """(K, S) of least `streamed_cost` per window: S from `first` up, geometrically."""
+    """(K, S) of least `streamed_cost` per window, K covering half a segment (the expansion
+    is centred) within tol / (2S + 1) (as many half-segment steps): S from `first` up,
+    geometrically."""
     best = None
-    segments = first
+    segments = max(1, math.ceil(first / 2))
     while True:
         x = x_window / segments
-        degree = degree_for(x, tol / segments)
-        cost = segments * streamed_cost(degree, block, weights)
+        degree = degree_for(x / 2, tol / (2 * segments + 1))
+        cost = segments * streamed_cost(degree, block, weights) + degree * weights[0]
         if best is None or cost < best[0]:
             best = (cost, degree, segments)
         if x < 0.05 or segments > 64 * first:  # the degree sits at its floor from here on
@@ -667,6 +670,8 @@ class ChebyshevCurve(eqx.Module):
         spread: Delta E of H in psi_0, from phi_1 = H~ psi_0: r^2 (|phi_1|^2 - Re<psi_0|phi_1>^2).
         op, psi0: charging operator and initial state for `state` (None if not kept).
         degree, segments: K and S (static).
+        centred: each segment expanded about its midpoint (streamed marches: K covers half
+            a segment), else about its start.
     """
 
     gram: Float[Array, "S K1 K1"]
@@ -680,18 +685,21 @@ class ChebyshevCurve(eqx.Module):
     psi0: Complex[Array, " d"] | None
     degree: int = eqx.field(static=True)
     segments: int = eqx.field(static=True)
+    centred: bool = eqx.field(static=True, default=False)
 
     @property
     def t_end(self) -> Float[Array, ""]:
         return self.segment_length * self.segments
 
     def locate(self, t):
-        """(segment index, time since its start) of t; the last segment extends past t_end."""
+        """(segment index, time from its expansion point: its start, or its midpoint when
+        centred) of t; the last segment extends past t_end."""
         length = jax.lax.stop_gradient(self.segment_length)
         # t_end = 0: a single empty segment (avoids 0/0)
         ratio = jnp.where(length > 0, jax.lax.stop_gradient(t) / jnp.where(length > 0, length, 1.0), 0.0)
         s = jnp.clip(jnp.floor(ratio), 0, self.segments - 1)
-        return s.astype(jnp.int32), t - s.astype(self.segment_length.dtype) * self.segment_length
+        origin = s + 0.5 if self.centred else s
+        return s.astype(jnp.int32), t - origin.astype(self.segment_length.dtype) * self.segment_length
 
     def energy(self, times) -> Float[Array, ...]:
         """<H0> at `times` (any shape, within [0, t_end]): b(tau)^T B_s b(tau), O(K^2) each.
@@ -714,7 +722,10 @@ class ChebyshevCurve(eqx.Module):
         Cheaper than `energy` on the same times: the grid is cut into S blocks and each
         block is evaluated from one segment only (`_curve_uniform_energy`).
         """
-        return _curve_uniform_energy(self, jnp.asarray(t_end).astype(self.radius.dtype), n)
+        t_end = jnp.asarray(t_end).astype(self.radius.dtype)
+        if self.centred:  # its blocks may reach past a half segment from the nearest midpoint
+            return self.energy(t_end * (jnp.arange(1, n + 1, dtype=t_end.dtype) / n))
+        return _curve_uniform_energy(self, t_end, n)
 
     def energy_derivatives(self, times: Float[Array, " T"]) -> tuple[Array, Array, Array]:
         """(<H0>, d<H0>/dt, d2<H0>/dt2) at a vector of times (for the maxima's Newton steps;
@@ -804,9 +815,15 @@ def _curve_energy_derivatives(curve: ChebyshevCurve, times: Float[Array, " T"]):
 
 @eqx.filter_jit
 def _curve_state(curve: ChebyshevCurve, t: Float[Array, ""]) -> Complex[Array, " d"]:
-    starts = jnp.arange(curve.segments).astype(t.dtype) * curve.segment_length
+    # steps of a segment (of half a segment when centred: the degree covers that much)
+    steps, step = (
+        (2 * curve.segments, curve.segment_length / 2)
+        if curve.centred
+        else (curve.segments, curve.segment_length)
+    )
+    starts = jnp.arange(steps).astype(t.dtype) * step
     advance = jnp.maximum(t - starts, 0.0)
-    advance = advance.at[:-1].set(jnp.minimum(advance[:-1], curve.segment_length))
+    advance = advance.at[:-1].set(jnp.minimum(advance[:-1], step))
 
     def segment(psi, tau):
         return chebyshev_propagate(curve.op, psi, curve.center, curve.radius, curve.degree, tau), None
@@ -820,28 +837,44 @@ def _march_curve(
 ):
     """(S, K+1, K+1) folded Gram matrices by a scan over segments, the error bound, and H.
 
-    A segment keeps all its K + 1 vectors (block None) or streams them `block` at a
-    time (`streamed_segment`). The operators are built inside jit (eagerly each of their
-    small ops would compile on its own). Each segment is checkpointed: reverse mode keeps
-    one segment's vectors, not all segments'.
+    A segment keeps all its K + 1 vectors (block None), expanded about its start; or, in
+    bounded memory, streams them `block` at a time (`streamed_segment`) expanded about its
+    midpoint, so K covers half a segment: the degree, and with it the passes and the products
+    of each pass, halve for the same length, for one more propagation by half a segment
+    (O(1) states) to the next midpoint. The operators are built inside jit (eagerly each of
+    their small ops would compile on its own). Each segment is checkpointed: reverse mode
+    keeps one segment's vectors, not all segments'.
     """
     op_h, op_h0 = matfree(h), matfree(h0)
-    a_end = chebyshev_coefficients(center, radius, tau, degree, psi0.dtype)
+    norm = jax.lax.stop_gradient(jnp.linalg.norm(psi0))
+    spread = _spread(op_h, psi0, center, radius)
+    steps = _rounding(degree, radius.dtype)
+    if block is None:
+        a_end = chebyshev_coefficients(center, radius, tau, degree, psi0.dtype)
+
+        @jax.checkpoint
+        def segment(psi, _):
+            phis = chebyshev_vectors(op_h, psi, center, radius, degree)
+            return a_end @ phis, (folded_gram(op_h0, phis), phis @ psi0.conj())
+
+        _, (gram, overlaps) = jax.lax.scan(segment, psi0, None, length=segments)
+        error = segments * norm * (bessel_tail(radius * tau, degree) + steps)
+        return gram, error, overlaps, spread, op_h
+
+    half = tau / 2
+    a_half = chebyshev_coefficients(center, radius, half, degree, psi0.dtype)
 
     @jax.checkpoint
-    def segment(psi, _):
-        if block is not None:
-            gram, end, overlaps = streamed_segment(
-                op_h, op_h0, psi, psi0, center, radius, degree, block, a_end
-            )
-            return end, (gram, overlaps)
-        phis = chebyshev_vectors(op_h, psi, center, radius, degree)
-        return a_end @ phis, (folded_gram(op_h0, phis), phis @ psi0.conj())
+    def centred_segment(middle, _):
+        gram, end, overlaps = streamed_segment(
+            op_h, op_h0, middle, psi0, center, radius, degree, block, a_half
+        )
+        return chebyshev_propagate(op_h, end, center, radius, degree, half), (gram, overlaps)
 
-    _, (gram, overlaps) = jax.lax.scan(segment, psi0, None, length=segments)
-    norm = jax.lax.stop_gradient(jnp.linalg.norm(psi0))
-    error = segments * norm * (bessel_tail(radius * tau, degree) + _rounding(degree, radius.dtype))
-    spread = _spread(op_h, psi0, center, radius)
+    first = chebyshev_propagate(op_h, psi0, center, radius, degree, half)
+    _, (gram, overlaps) = jax.lax.scan(centred_segment, first, None, length=segments)
+    # half a segment per step: to the first midpoint, then to each end and on to the next
+    error = (2 * segments + 1) * norm * (bessel_tail(radius * half, degree) + steps)
     return gram, error, overlaps, spread, op_h
 
 
@@ -928,7 +961,7 @@ def chebyshev_curve(
     )
     kept_op, kept_psi = (op_h, psi0) if keep_state else (None, None)
     arrays = (gram, center, radius, tau, error, overlaps, spread, kept_op, kept_psi)
-    return ChebyshevCurve(*arrays, degree, segments)
+    return ChebyshevCurve(*arrays, degree, segments, centred=block is not None)
 
 
 # ----------------------------------------------------------------------------------------
