@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
     [
         pytest.param("bench_work_curve.py", marks=pytest.mark.slow),
         pytest.param("bench_dense_kernels.py", marks=pytest.mark.slow),
-        "bench_sweep.py",
+        pytest.param("bench_sweep.py", marks=pytest.mark.slow),  # 18 s: a benchmark, not a check
     ],
 )
 def test_benchmark_smoke_run(script, tmp_path):

@@ -107,6 +107,7 @@ def test_amplitude_gradients_match_finite_differences(method, point):
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow  # 12 s; the README number; the control CLI test covers the search
 def test_control_beats_the_best_constant_drive_on_the_issue_example():
     chain = qbjax.SpinChain(**EXAMPLE)
     result = control(chain, omega_max=1.0, segments=8, t=2.0, starts=4, steps=150)
@@ -166,7 +167,9 @@ def run_json(argv, capsys):
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("method", ["dense", "chebyshev", "krylov", "symmetric"])
+@pytest.mark.parametrize(
+    "method", ["dense", "chebyshev", pytest.param("krylov", marks=pytest.mark.slow), "symmetric"]
+)
 def test_charge_json_reports_the_speed_limit(method, capsys):
     """Each engine's own overlap and spread (Krylov: a second evolution) against the
     independent sparse `expm_multiply` computation of `qsl`."""

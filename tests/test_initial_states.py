@@ -47,7 +47,7 @@ def test_down_is_not_the_ground_state_with_dm():
     assert float(result.initial_ergotropy) == pytest.approx(-7.0 - e_ground, abs=1e-10)
 
 
-@pytest.mark.parametrize("method", ["dense", "chebyshev", "krylov"])
+@pytest.mark.parametrize("method", ["dense", "chebyshev", pytest.param("krylov", marks=pytest.mark.slow)])
 def test_ground_start_matches_sesolve(method):
     model = qbjax.SpinChain(
         **{**CHAIN, "alpha": 0.4, "dm": 1.3}, dm_axis="y", protocol="replace", initial="ground"
@@ -145,6 +145,7 @@ def test_sweep_with_ground_start_equals_charge():
             assert result.values["max_power"][i, j] == pytest.approx(float(expected.max_power), rel=1e-9)
 
 
+@pytest.mark.slow  # 11 s; ground starts and optimize are covered apart by default
 def test_optimize_with_ground_start_and_dm_axis():
     """The optimum over D along y from the ground state, against a fine scan by `charge`."""
     model = {"n": 3, "alpha": 0.5, "dm_axis": "y", "initial": "ground", "protocol": "collective"}

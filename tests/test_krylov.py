@@ -215,9 +215,8 @@ def test_a_memory_budget_plans_a_smaller_basis_with_the_same_numbers():
     assert wide.krylov_dim == 40 and lean.krylov_dim < 40 and lean.blocks > wide.blocks
     assert lean.memory_bytes(chain) <= 24 * state < wide.memory_bytes(chain)
     times = np.linspace(0.0, 0.5, 6)
-    a = qbjax.charge(chain, 0.5, times=times, method=wide)
-    b = qbjax.charge(chain, 0.5, times=times, method=lean)
-    np.testing.assert_allclose(np.asarray(a.work), np.asarray(b.work), atol=1e-9, rtol=0)
+    a, b = (qbjax.energy_curve(chain, 0.5, method=engine).energy(times) for engine in (wide, lean))
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-9, rtol=0)
     with pytest.raises(qbjax.ArgumentError, match="memory"):
         qbjax.Krylov(memory=8 * state).plan(chain, 0.5)
 
@@ -230,6 +229,7 @@ def test_method_choice_and_registry():
     assert error.value.argument == "method" and "krylov" in error.value.reason
 
 
+@pytest.mark.slow  # 7 s; the CLI JSON contract is checked for dense and Chebyshev by default
 def test_cli_json_has_the_dense_keys_plus_the_error_estimate(capsys):
     import json
 

@@ -93,7 +93,7 @@ def test_xxx_equals_quantum():
     assert float(classical.t_max_power) == pytest.approx(float(quantum.t_max_power), rel=1e-7)
 
 
-@pytest.mark.parametrize("coupling, p", [("nn", 1.0), ("lr", 0.0)])
+@pytest.mark.parametrize("coupling, p", [pytest.param("nn", 1.0, marks=pytest.mark.slow), ("lr", 0.0)])
 def test_ising_n4_mean_field_charges_a_few_percent_faster(coupling, p):
     model = {"n": 4, "coupling": coupling, "p": p, "alpha": 0.0}
     classical = float(charge_meanfield(model, T_MAX).max_power)

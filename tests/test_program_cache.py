@@ -52,7 +52,8 @@ def test_a_damaged_program_is_recompiled_and_keys_separate_models(tmp_path):
     assert len(keys) == 2 and None not in keys
 
 
-@pytest.mark.parametrize("method", ["dense", pytest.param("chebyshev", marks=pytest.mark.slow)])
+@pytest.mark.slow  # 6-8 s; test_stored_programs_reproduce_the_traced_charge runs by default
+@pytest.mark.parametrize("method", ["dense", "chebyshev"])
 def test_a_repeated_command_in_a_fresh_process_gives_the_same_json(tmp_path, method):
     """Stored programs are loaded by new processes (where a crash would show)."""
     import json
@@ -74,6 +75,7 @@ def test_a_repeated_command_in_a_fresh_process_gives_the_same_json(tmp_path, met
     assert len(stored) == (2 if method == "chebyshev" else 0)
 
 
+@pytest.mark.slow  # a rare path (JAX cache hit, stored files deleted); 15 s
 def test_programs_stored_after_a_compilation_cache_hit_still_run(tmp_path):
     """A program whose compilation JAX's cache already held (the stored files were deleted)
     is compiled afresh before it is stored: an executable from JAX's cache, stored again,
@@ -108,6 +110,7 @@ def test_programs_stored_after_a_compilation_cache_hit_still_run(tmp_path):
     assert stored() == written
 
 
+@pytest.mark.slow  # a damaged stored program; 9 s
 def test_a_program_that_fails_when_called_is_compiled_again(tmp_path, monkeypatch):
     import jax
 

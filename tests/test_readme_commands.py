@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import shlex
 import subprocess
@@ -22,8 +23,8 @@ from qbjax.cli import COMMANDS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-# Seconds a command took on the 2-core reference machine (idle, caches cold): above
-# SLOW_S it runs only with `-m slow`. A command missing here fails `test_every_command_is_timed`.
+# Seconds a command took on the 2-core reference machine (idle, caches cold), for `_marks`.
+# A command missing here fails `test_every_command_is_timed`.
 MEASURED_S = {
     "qbjax demo": 4.5,
     "qbjax charge --n 4 --coupling nn --g 1 --alpha 0 --dm 0 --field 1 --omega 4": 2.6,
@@ -38,20 +39,23 @@ MEASURED_S = {
     "qbjax sweep --n 6 --coupling lr --p 0,1,2 --alpha=-1:1:21 --out sweeps/p_alpha --json": 11.1,
     "qbjax optimize --n 4 --vary alpha=-1:1 --vary dm=0:2 --json": 9.0,
     "qbjax optimize --n 3 --vary alpha=-1:1 --vary t=0.05:2.5 --starts 8 --steps 300": 5.2,
-    "qbjax optimize --n 14 --vary alpha=-1:1 --method krylov --starts 4 --steps 100 --json": 600.0,
+    # at least: killed unfinished after 480 s
+    "qbjax optimize --n 14 --vary alpha=-1:1 --method krylov --starts 4 --steps 100 --json": 480.0,
     "qbjax control --n 3 --g 1.5 --alpha 0.5 --omega-max 1 --segments 8 --t 2 --plot pulse.png": 11.4,
     "qbjax control --n 4 --omega-max 2 --segments 12 --vary t=0.2:2 --objective ergotropy --json": 9.7,
     "qbjax charge --n 12 --dm 0.5 --precision single --json": 7.6,
     "qbjax bench --smoke --json --out bench_smoke": 15.8,
-    "qbjax bench --n 8:16:4 --batch 1,16,64 --repeats 3 --max-run-s 10": 720.0,
-    "qbjax bench --devices gpu --n 12:26:2 --engines chebyshev,krylov --batch 1,64,1024": 300.0,
+    "qbjax bench --n 8:16:4 --batch 1,16,64 --repeats 3 --max-run-s 10": 750.0,  # issue 14's run
+    # 3 s where no GPU is visible (exit 2); not timed on a GPU: kept out of the default run
+    "qbjax bench --devices gpu --n 12:26:2 --engines chebyshev,krylov --batch 1,64,1024": math.inf,
     "qbjax resources --omega-b 1 --omega-c 1 --j1 1 --j2 0 --initial ge --plot resources.png": 5.9,
     "qbjax resources --amplitudes 0,1,1j,0 --json": 3.6,
-    "qbjax reproduce dm-chain --out figures": 279.0,
+    "qbjax reproduce dm-chain --out figures": 349.0,
     "qbjax thermal": 3.2,
     "qbjax thermal --master global --tau 0.1,1,10,100": 5.5,
     "qbjax thermal --omega-a 1 --omega-s 0.5 --g 0.1 --gamma 0.01 --temp-a 2 --temp-s 0.1 --json": 2.9,
-    "qbjax reproduce all --out figures": 600.0,
+    "qbjax reproduce all --out figures": 600.0,  # not timed this session: dm-chain alone takes 349 s
+    # not timed this session (dense up to N = 10 and the symmetric subspace to 2000)
     "qbjax reproduce le2018-fig6 --n-max 10 --n-max-symmetric 2000 --out figures": 120.0,
 }
 SLOW_S = 5.0
@@ -92,8 +96,16 @@ def readme_commands() -> list[str]:
 COMMANDS_IN_README = readme_commands()
 
 
+def _quickest_of_its_subcommand(command: str) -> bool:
+    same = [c for c in COMMANDS_IN_README if shlex.split(c)[1] == shlex.split(command)[1]]
+    return command == min(same, key=lambda c: MEASURED_S.get(c, math.inf))
+
+
 def _marks(command: str):
-    return [pytest.mark.slow] if MEASURED_S.get(command, 0.0) > SLOW_S else []
+    """The default run takes the quickest README command of each subcommand when it takes
+    at most SLOW_S seconds; every command runs with -m slow."""
+    quick = MEASURED_S.get(command, math.inf) <= SLOW_S and _quickest_of_its_subcommand(command)
+    return [] if quick else [pytest.mark.slow]
 
 
 def _executable() -> list[str]:
@@ -128,7 +140,7 @@ def test_every_command_is_timed():
 @pytest.mark.parametrize("command", [pytest.param(c, marks=_marks(c), id=c[:90]) for c in COMMANDS_IN_README])
 def test_readme_command_runs_as_written(command, tmp_path, user_env):
     words = shlex.split(command)
-    timeout = max(120.0, 10 * MEASURED_S.get(command, 60.0))
+    timeout = min(3600.0, max(120.0, 10 * MEASURED_S.get(command, 60.0)))
     run = subprocess.run(
         [*_executable(), *words[1:]],
         cwd=tmp_path,

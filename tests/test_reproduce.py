@@ -63,6 +63,7 @@ def test_unknown_figure_is_refused(capsys):
 DM_MODEL_KEYS = (*MODEL_KEYS, "dm_axis", "initial")
 
 
+@pytest.mark.slow  # 18 s; fig. 2 covers the reproduce machinery by default
 def test_dm_chain_study_reduced(tmp_path, capsys):
     """The seed-000 study at N = 2 and D in {0, 2}: files, the reading table, and numbers
     that `qbjax charge` reproduces; the collective protocol's parallel reference is exact."""
