@@ -4,7 +4,7 @@ The matrix-free engines plan their work to fit a budget (the Chebyshev engine ke
 of a segment's vectors at once, the Krylov engine uses a smaller basis), so a large chain
 needs a few state vectors, not a hundred. The default budget is the larger of
 DEFAULT_STATES state vectors and DEFAULT_FLOOR bytes (small chains keep their fastest plans),
-and never more than the device has free.
+and never more than FREE_SHARE of what the device has free.
 """
 
 from __future__ import annotations

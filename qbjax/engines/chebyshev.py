@@ -76,7 +76,7 @@ class Chebyshev(AbstractEngine):
             when its coefficients are traced (jit, grad, vmap), since the degree is fixed
             before tracing. Default: `propagate.chebyshev.spectral_bounds` of the model.
         memory: bytes the march may hold at once (`qbjax.memory.budget_bytes`; default the
-            larger of 16 states and 256 MiB, at most the free memory). A budget below all
+            larger of 16 states and 256 MiB; at most 90% of the free memory). A budget below all
             K + 1 vectors of a segment streams them in passes (more products with H).
         center, radius, degree, segments, block: the expansion (set by `plan`).
     """
@@ -98,7 +98,8 @@ class Chebyshev(AbstractEngine):
         return _checks.precision(self.tol, self.dtype, DEFAULT_TOL, DEFAULT_TOL_SINGLE)
 
     def _set_dtype(self, dtype) -> Chebyshev:
-        return dataclasses.replace(self, dtype=dtype, center=None, radius=None, degree=None, segments=None)
+        unplanned = {"center": None, "radius": None, "degree": None, "segments": None, "block": None}
+        return dataclasses.replace(self, dtype=dtype, **unplanned)
 
     def _state_bytes(self, n_sites: int) -> int:
         return self._options()[1].itemsize * 2**n_sites

@@ -37,6 +37,9 @@ from ..propagate.matfree import matfree
 from ..terms import PauliSum
 from .base import AbstractEngine, Curve, in_caller_precision
 
+# Default budget of a Krylov march at least this many states: a basis of 16, Gram batches of
+# 2 and the work vectors (`krylov_vectors`), not the 16 states the Chebyshev engine needs.
+DEFAULT_MIN_VECTORS = 32
 # Blocks kept for <H0>_t (each (m, m) complex matrices): 2^16 blocks of m = 40 hold ~5 GiB.
 MAX_BLOCKS = 2**16
 # Rounding allowance added to the error estimate in single precision, per block, in units of
@@ -110,6 +113,8 @@ class Krylov(AbstractEngine):
         krylov_dim, _, dtype = self._options()
         state = dtype.itemsize * 2**n_sites
         budget = _memory.budget_bytes(state, self.memory)
+        if self.memory is None:  # the general default (16 states) holds no useful basis
+            budget = _memory.budget_bytes(state, max(budget, DEFAULT_MIN_VECTORS * state))
         dims = budget_dims(budget // state, krylov_dim)
         if dims is None:
             least = _checks.format_bytes(krylov_memory_bytes(n_sites, 4, dtype, 1))

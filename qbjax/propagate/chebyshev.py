@@ -29,8 +29,11 @@ errors, hence ||psi(t) - psi_exact(t)|| <= ||psi0|| sum_segments (eps_K(x_seg) +
 
 Memory: a segment holds its K+1 vectors phi_k, (K+1) * 2^N * 16 bytes in complex128
 (K = 63 at N = 20: 1 GiB), plus a batch of H0 phi_l; only one segment is alive at a time
-and the curve keeps only the Gram matrices (S (K+1)^2 * 8 bytes), the charging operator
-(its 2^N diagonal) and psi0, from which `state(t)` reruns the recurrence.
+and the curve keeps only the Gram matrices (S (K+1)^2 * 8 bytes) and, for `state(t)`, the
+charging operator and psi0. Under a memory budget (`plan(max_vectors=...)`) a segment is
+streamed instead (`streamed_segment`): expanded about its midpoint, it keeps a block of
+its vectors at a time and reruns the recurrence once per block, in block + STREAM_OVERHEAD
+states whatever K.
 """
 
 from __future__ import annotations
