@@ -24,6 +24,7 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from . import _checks
+from .precision import vdot
 
 # One term: ((site, letter), ...) with distinct sites and letters in "XYZ".
 Term = tuple[tuple[int, str], ...]
@@ -199,7 +200,7 @@ def apply(h: PauliSum, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
 
 def expectation(h: PauliSum, psi: Complex[Array, " d"]) -> Float[Array, ""]:
     """<psi|H|psi> for a state vector (real, since H is Hermitian)."""
-    return jnp.real(jnp.vdot(psi, apply(h, psi)))
+    return jnp.real(vdot(psi, apply(h, psi)))
 
 
 def norm_bound(h: PauliSum) -> Float[Array, ""]:

@@ -84,3 +84,56 @@ def test_no_compiled_program_embeds_a_state_sized_constant(script, tmp_path, use
     largest = {path.name: max(constant_sizes(path.read_text()), default=0) for path in programs}
     too_large = {name: size for name, size in largest.items() if size > LIMIT}
     assert not too_large, too_large
+
+
+SINGLE = """
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+import numpy as np
+from qbjax import Chebyshev, Dense, Krylov, SpinChain, charge
+from qbjax.cli import main
+from qbjax.sweep import sweep
+chain = SpinChain(6, alpha=0.3, dm=0.7, omega=4.0)
+for engine in (Dense(), Chebyshev(bounds=(-30.0, 30.0)), Krylov(spectral_width=60.0)):
+    engine = engine.with_precision("single")
+    charge(chain, 0.5, times=[0.1, 0.3], method=engine)
+    jax.grad(lambda dm: charge(chain.replace(dm=dm), 0.5, method=engine).max_power)(0.7)
+sweep({"n": 6, "dm": 0.4}, {"alpha": np.linspace(-1, 1, 4)}, method="chebyshev", precision="single", progress=False)
+main(["charge", "--n", "6", "--precision", "single", "--method", "chebyshev", "--json"])
+"""
+
+
+def low_precision_products(text: str) -> list[str]:
+    """The dots in HLO text on float32 or complex64 operands that do not ask for the highest
+    precision (`operand_precision={highest,highest}`)."""
+    dots = [line for line in text.splitlines() if re.search(r"= (f32|c64)\[[\d,]*\](\{[\d,]*\})? dot\(", line)]
+    return [line.strip()[:160] for line in dots if "operand_precision={highest,highest}" not in line]
+
+
+def test_low_precision_products_are_found_in_hlo_text():
+    text = (
+        "  %dot.3 = c64[4]{0} dot(c64[4,4]{1,0} %a, c64[4]{0} %b), lhs_contracting_dims={1}, rhs_contracting_dims={0}\n"
+        "  %dot.4 = f32[4]{0} dot(f32[4,4]{1,0} %a, f32[4]{0} %b), lhs_contracting_dims={1}, "
+        "rhs_contracting_dims={0}, operand_precision={highest,highest}\n"
+        "  %dot.5 = f64[4]{0} dot(f64[4,4]{1,0} %a, f64[4]{0} %b), lhs_contracting_dims={1}, rhs_contracting_dims={0}"
+    )
+    assert [line.split()[0] for line in low_precision_products(text)] == ["%dot.3"]
+
+
+def test_single_precision_products_run_at_full_precision(tmp_path, user_env):
+    """On NVIDIA GPUs a float32 product at JAX's default precision runs in TF32 (10-bit
+    mantissa): single-precision P_max lost 1e-4 relative on an H200 (issue 24). Every dot
+    of a single-precision program, the CLI's stored ones included, asks for the highest."""
+    dump = tmp_path / "xla"
+    env = {**user_env, "XLA_FLAGS": f"--xla_dump_to={dump} --xla_dump_hlo_as_text"}
+    run = subprocess.run([sys.executable, "-c", SINGLE], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    programs = sorted(dump.glob("*before_optimizations.txt"))
+    single = {path.name: path.read_text() for path in programs}
+    single = {name: text for name, text in single.items() if re.search(r"(f32|c64)\[[\d,]*\]", text)}
+    assert len(single) > 5
+    checked = sum(text.count(" dot(") for text in single.values())
+    assert checked > 10
+    low = {name: found for name, text in single.items() if (found := low_precision_products(text))}
+    assert not low, low

@@ -21,6 +21,7 @@ from jaxtyping import Array, Complex, Float
 from .. import _checks
 from .. import precision as _precision
 from ..models import as_battery
+from ..precision import matmul, vdot
 from ..propagate.dense import (
     Spectrum,
     chunk_size,
@@ -49,7 +50,7 @@ def block_energies(h0_matrix, states_at, times: Float[Array, " T"]) -> Float[Arr
 
     def block(ts):
         states = states_at(ts)
-        return jnp.real(jnp.sum(states.conj() * (states @ h0_matrix.T), axis=-1))
+        return jnp.real(jnp.sum(states.conj() * matmul(states, h0_matrix.T), axis=-1))
 
     return jax.lax.map(block, padded.reshape(blocks, size)).reshape(-1)[:n]
 
@@ -69,7 +70,7 @@ class _SearchCurve(eqx.Module):
     def energy(self, times: Float[Array, " T"]) -> Float[Array, " T"]:
         def states(ts):
             phases = rotation(ts[:, None] * self.evals[None, :]).astype(self.evecs.dtype)
-            return (phases * self.amplitudes[None, :]) @ self.evecs.T
+            return matmul(phases * self.amplitudes[None, :], self.evecs.T)
 
         return block_energies(self.h0_matrix, states, times)
 
@@ -91,7 +92,7 @@ class DenseCurve(Curve):
         return block_energies(self.h0_matrix, states, times)
 
     def initial_energy(self):
-        return jnp.real(jnp.vdot(self.psi0, self.h0_matrix @ self.psi0))
+        return jnp.real(vdot(self.psi0, matmul(self.h0_matrix, self.psi0)))
 
     def ground_energy(self):
         return ground_energy(self.energy_h)
@@ -101,10 +102,10 @@ class DenseCurve(Curve):
 
     def search_curve(self):
         c = jax.lax.stop_gradient(self)
-        return _SearchCurve(c.h0_matrix, c.eig.evals, c.eig.evecs, c.eig.evecs.conj().T @ c.psi0)
+        return _SearchCurve(c.h0_matrix, c.eig.evals, c.eig.evecs, matmul(c.eig.evecs.conj().T, c.psi0))
 
     def speed_limit(self, t):
-        amplitudes = self.eig.evecs.conj().T @ self.psi0
+        amplitudes = matmul(self.eig.evecs.conj().T, self.psi0)
         weights = jnp.real(amplitudes) ** 2 + jnp.imag(amplitudes) ** 2
         return spectral_speed_limit(self.eig.evals, weights, t)
 

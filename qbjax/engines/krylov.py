@@ -19,6 +19,7 @@ from .. import _checks
 from .. import memory as _memory
 from .. import precision as _precision
 from ..models import as_battery
+from ..precision import vdot
 from ..propagate.krylov import (
     DEFAULT_KRYLOV_DIM,
     GRAM_BATCH,
@@ -149,7 +150,7 @@ class Krylov(AbstractEngine):
             battery = _precision.battery_in(battery, "single")
         h, h0 = matfree(battery.charging), matfree(battery.energy)
         psi0 = battery.initial_state().astype(self.dtype)
-        e0 = jnp.real(jnp.vdot(psi0, h0(psi0)))
+        e0 = jnp.real(vdot(psi0, h0(psi0)))
         config = KrylovConfig(self.krylov_dim, self.breakdown, True, self.gram_batch)
         data, err = march_blocks(h, h0, psi0, t_end, self.blocks, config)
         if self.precision == "single":

@@ -50,6 +50,7 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
+from ..precision import matmul, vdot
 from ..terms import PauliSum, norm_bound, pauli_masks, sparse
 from .matfree import MatFreeH, matfree
 
@@ -578,7 +579,7 @@ def folded_gram(op_h0, phis: Complex[Array, "K1 d"]) -> Float[Array, "K1 K1"]:
     """
     bras = phis.conj()
     batch = phis.shape[0] if phis.shape[1] <= _GRAM_WHOLE_MAX_DIM else _GRAM_BATCH
-    rows = jax.lax.map(lambda v: bras @ op_h0(v), phis, batch_size=batch)  # rows[l, k] = G_kl
+    rows = jax.lax.map(lambda v: matmul(bras, op_h0(v)), phis, batch_size=batch)  # rows[l, k] = G_kl
     return _fold(rows.T)
 
 
@@ -612,11 +613,11 @@ def streamed_segment(op_h, op_h0, psi, psi0, center, radius, degree: int, block:
         kept = jax.lax.dynamic_update_index_in_dim(kept, row, slot, 0)
 
         def column(kept):  # conj(G[start + j, order]) for kept rows up to order
-            return jnp.where(start + rows <= order, kept @ jnp.conj(op_h0(phi)), 0.0)
+            return jnp.where(start + rows <= order, matmul(kept, jnp.conj(op_h0(phi))), 0.0)
 
         column = jax.lax.cond(order >= start, column, lambda k: jnp.zeros((block,), psi.dtype), kept)
         end = jax.lax.cond(p == 0, lambda e: e + a_end[order] * phi, lambda e: e, end)
-        return kept, end, column, jnp.vdot(psi0, phi)
+        return kept, end, column, vdot(psi0, phi)
 
     def one_pass(end, p):
         def step(carry, order):
@@ -759,10 +760,10 @@ def _segment_products(curve: ChebyshevCurve, s: Array, rows: Array) -> Array:
         # rows against every segment's matrix as one matrix product, then keep each row's own
         # block: S times the flops of a gather but ~30x faster than gathering (R, K+1, K+1)
         stacked = curve.gram.transpose(1, 0, 2).reshape(k1, curve.segments * k1)
-        blocks = (rows @ stacked).reshape(-1, curve.segments, k1)
+        blocks = matmul(rows, stacked).reshape(-1, curve.segments, k1)
         return jnp.take_along_axis(blocks, s[:, None, None], axis=1)[:, 0]
     # many segments: gather B_s per row in cache-sized batches
-    return jax.lax.map(lambda sb: curve.gram[sb[0]] @ sb[1], (s, rows), batch_size=256)
+    return jax.lax.map(lambda sb: matmul(curve.gram[sb[0]], sb[1]), (s, rows), batch_size=256)
 
 
 @eqx.filter_jit
@@ -789,7 +790,7 @@ def _curve_uniform_energy(curve: ChebyshevCurve, t_end, n: int) -> Float[Array, 
     s = jnp.clip(jnp.round(middle), 0, segments - 1).astype(jnp.int32)
     tau = times - s[:, None].astype(times.dtype) * curve.segment_length
     b = chebyshev_weights(curve.radius * tau.reshape(-1), curve.degree).reshape(segments, m, -1)
-    energies = jnp.sum(jnp.matmul(b, curve.gram[s]) * b, axis=2)
+    energies = jnp.sum(matmul(b, curve.gram[s]) * b, axis=2)
     return energies.reshape(-1)[:n]
 
 
@@ -858,7 +859,7 @@ def _march_curve(
         @jax.checkpoint
         def segment(psi, _):
             phis = chebyshev_vectors(op_h, psi, center, radius, degree)
-            return a_end @ phis, (folded_gram(op_h0, phis), phis @ psi0.conj())
+            return matmul(a_end, phis), (folded_gram(op_h0, phis), matmul(phis, psi0.conj()))
 
         _, (gram, overlaps) = jax.lax.scan(segment, psi0, None, length=segments)
         error = segments * norm * (bessel_tail(radius * tau, degree) + steps)
@@ -884,9 +885,9 @@ def _march_curve(
 def _spread(op_h, psi0, center, radius) -> Float[Array, ""]:
     """Delta E of H in psi0 from phi_1 = (H - c) psi0 / r (c cancels: no loss to a large c)."""
     phi1 = _scale(op_h(psi0) - _scale(psi0, center), 1.0 / radius)
-    norm2 = jnp.real(jnp.vdot(psi0, psi0))
-    mean = jnp.real(jnp.vdot(psi0, phi1)) / norm2
-    return radius * jnp.sqrt(jnp.maximum(jnp.real(jnp.vdot(phi1, phi1)) / norm2 - mean**2, 0.0))
+    norm2 = jnp.real(vdot(psi0, psi0))
+    mean = jnp.real(vdot(psi0, phi1)) / norm2
+    return radius * jnp.sqrt(jnp.maximum(jnp.real(vdot(phi1, phi1)) / norm2 - mean**2, 0.0))
 
 
 def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments, block) -> Plan:

@@ -20,6 +20,7 @@ from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
+from ..precision import matmul
 from ..terms import PauliSum, complex_dtype, dense, diagonal, is_diagonal
 
 # d x d complex matrices alive at the peak of a dense run: H, its eigenvectors,
@@ -78,9 +79,9 @@ def spectral_states(h_matrix, psi0, times, evals, evecs):
     and times by the divided-difference rule below, never through the decomposition.
     """
     del h_matrix  # enters only through the JVP rule
-    phi = evecs.conj().T @ psi0
+    phi = matmul(evecs.conj().T, psi0)
     phases = rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
-    return (phases * phi[None, :]) @ evecs.T
+    return matmul(phases * phi[None, :], evecs.T)
 
 
 def _divided_difference(t, evals):
@@ -101,24 +102,24 @@ def _spectral_states_jvp(primals, tangents):
     h_matrix, psi0, times, evals, evecs = primals
     dh, dpsi0, dtimes, _, _ = tangents  # (evals, evecs) are stop-gradient data
     states = spectral_states(h_matrix, psi0, times, evals, evecs)
-    phi = evecs.conj().T @ psi0
+    phi = matmul(evecs.conj().T, psi0)
     phases = rotation(times[:, None] * evals[None, :]).astype(evecs.dtype)
     # Each tangent is assembled in the eigenbasis (T, d), then rotated back once.
     eig_tangent = jnp.zeros_like(states)
     if not isinstance(dh, SymbolicZero):
-        dh_eig = evecs.conj().T @ dh.astype(evecs.dtype) @ evecs
+        dh_eig = matmul(matmul(evecs.conj().T, dh.astype(evecs.dtype)), evecs)
 
         def one_time(t):
-            return (_divided_difference(t, evals).astype(evecs.dtype) * dh_eig) @ phi
+            return matmul(_divided_difference(t, evals).astype(evecs.dtype) * dh_eig, phi)
 
         batch = chunk_size(times.shape[0], 16 * evals.shape[0] ** 2)
         eig_tangent = eig_tangent + jax.lax.map(one_time, times, batch_size=batch)
     if not isinstance(dpsi0, SymbolicZero):
-        eig_tangent = eig_tangent + phases * (evecs.conj().T @ dpsi0)[None, :]
+        eig_tangent = eig_tangent + phases * matmul(evecs.conj().T, dpsi0)[None, :]
     if not isinstance(dtimes, SymbolicZero):
         rate = jax.lax.complex(jnp.zeros_like(evals), -evals).astype(evecs.dtype)  # -i E
         eig_tangent = eig_tangent + dtimes[:, None].astype(evecs.dtype) * rate * phases * phi
-    return states, eig_tangent @ evecs.T
+    return states, matmul(eig_tangent, evecs.T)
 
 
 spectral_states.defjvp(_spectral_states_jvp, symbolic_zeros=True)
@@ -160,6 +161,6 @@ def evolve_expm(h: PauliSum, psi0: Complex[Array, " d"], times: Float[Array, " T
 
     def one_time(t):
         minus_i_t = jax.lax.complex(jnp.zeros_like(t), -t).astype(dtype)
-        return jax.scipy.linalg.expm(minus_i_t * h_matrix) @ psi0
+        return matmul(jax.scipy.linalg.expm(minus_i_t * h_matrix), psi0)
 
     return jax.lax.map(one_time, times)

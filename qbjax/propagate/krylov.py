@@ -47,6 +47,7 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
+from ..precision import matmul, vdot
 from ..terms import PauliSum, is_diagonal, norm_bound
 from .dense import Spectrum, spectral_states, spectrum
 from .matfree import MatFreeH, matfree
@@ -108,15 +109,15 @@ def lanczos(op, psi: Complex[Array, " d"], krylov_dim: int, breakdown: float):
         (V (m, d), alpha (m,), beta (m,), ||psi||); beta[m-1] is the residual norm beta_m.
     """
     real = _real_dtype(psi.dtype)
-    norm = jnp.sqrt(jnp.real(jnp.vdot(psi, psi)))
+    norm = jnp.sqrt(jnp.real(vdot(psi, psi)))
     v0 = _scale(psi, 1.0 / norm)
 
     def step(carry, _):
         v_prev, v, b_prev = carry
         w = op(v)
-        a = jnp.real(jnp.vdot(v, w))
+        a = jnp.real(vdot(v, w))
         w = w - _scale(v, a) - _scale(v_prev, b_prev)
-        b2 = jnp.real(jnp.vdot(w, w))
+        b2 = jnp.real(vdot(w, w))
         ok = b2 > breakdown**2
         # double where: no NaN in the derivative of sqrt or 1/b at a breakdown
         b = jnp.where(ok, jnp.sqrt(jnp.where(ok, b2, 1.0)), 0.0)
@@ -151,12 +152,12 @@ def _expm(a: Array) -> Array:
 
     def horner(k, r):
         # r <- I + x r / (degree - k): builds I + x (I + x/2 (I + x/3 (...)))
-        return eye + (x @ r) / (_TAYLOR_DEGREE - k).astype(a.dtype)
+        return eye + matmul(x, r) / (_TAYLOR_DEGREE - k).astype(a.dtype)
 
     r = jax.lax.fori_loop(0, _TAYLOR_DEGREE, horner, eye)
 
     def square(i, r):
-        return jnp.where(i < s, r @ r, r)
+        return jnp.where(i < s, matmul(r, r), r)
 
     return jax.lax.fori_loop(0, _MAX_SQUARINGS, square, r)
 
@@ -184,14 +185,16 @@ def _block(config: KrylovConfig, params, psi, tau):
     op_h, op_h0 = params
     basis, alpha, beta, norm = lanczos(op_h, psi, config.krylov_dim, config.breakdown)
     y, err = krylov_exp(alpha, beta, tau)
-    psi_out = _scale(y.astype(basis.dtype) @ basis, norm)
+    psi_out = _scale(matmul(y.astype(basis.dtype), basis), norm)
     if not config.with_energy:
         return psi_out, (err * norm,)
     # row j of `rows` is V^* H0 v_j, i.e. column j of G; one H0 product per basis vector.
     # Rows go in batches so that V^* (H0 v_j ...) is a matrix product reading V once per
     # batch: one row at a time read all of V m times, which dominated the march at N = 20.
     # conj(V conj(H0 v)) = V^* H0 v without a conjugated copy of the basis
-    rows = jax.lax.map(lambda v: jnp.conj(basis @ jnp.conj(op_h0(v))), basis, batch_size=config.gram_batch)
+    rows = jax.lax.map(
+        lambda v: jnp.conj(matmul(basis, jnp.conj(op_h0(v)))), basis, batch_size=config.gram_batch
+    )
     return psi_out, (alpha, beta, rows.T, norm, err * norm)
 
 
@@ -432,7 +435,7 @@ class KrylovStates(eqx.Module):
     error_estimate: Float[Array, ""]
 
 
-@functools.partial(eqx.filter_jit)
+@eqx.filter_jit
 def _evolve(op, psi0, intervals, n_sub: int, config: KrylovConfig):
     def interval(psi, dt):
         taus = jnp.full((n_sub,), dt / n_sub, dt.dtype)
@@ -521,7 +524,7 @@ class KrylovBlocks(eqx.Module):
             b, tau = self.locate(t)
             y = spectral_states(tri[b], e1, tau[None], self.eig.evals[b], self.eig.evecs[b])[0]
             y = y.astype(self.gram.dtype)
-            return self.norm[b] ** 2 * jnp.real(jnp.vdot(y, self.gram[b] @ y))
+            return self.norm[b] ** 2 * jnp.real(vdot(y, matmul(self.gram[b], y)))
 
         return jax.vmap(one)(t)
 
@@ -563,14 +566,14 @@ def _lanczos_until_converged(op, start, max_steps: int):
     """
     size = -(-max_steps // _GROUND_BLOCK) * _GROUND_BLOCK
     real = _real_dtype(start.dtype)
-    v0 = _scale(start, 1.0 / jnp.sqrt(jnp.real(jnp.vdot(start, start))))
+    v0 = _scale(start, 1.0 / jnp.sqrt(jnp.real(vdot(start, start))))
 
     def step(carry, _):
         v_prev, v, b_prev = carry
         w = op(v)
-        a = jnp.real(jnp.vdot(v, w))
+        a = jnp.real(vdot(v, w))
         w = w - _scale(v, a) - _scale(v_prev, b_prev)
-        b = jnp.sqrt(jnp.real(jnp.vdot(w, w)))
+        b = jnp.sqrt(jnp.real(vdot(w, w)))
         v_next = jnp.where(b > 0, _scale(w, 1.0 / jnp.where(b > 0, b, 1.0)), 0.0)
         return (v, v_next, b), (a, b)
 
@@ -673,7 +676,7 @@ def _ground_ritz(h: PauliSum, k: int, seed: int, *, vector: bool):
         v_next = jnp.where(b > 0, _scale(w, 1.0 / jnp.where(b > 0, b, 1.0)), 0.0)
         return v, v_next, b, g + _scale(v, q[j, 0])
 
-    v0 = _scale(start, 1.0 / jnp.sqrt(jnp.real(jnp.vdot(start, start))))
+    v0 = _scale(start, 1.0 / jnp.sqrt(jnp.real(vdot(start, start))))
     init = (jnp.zeros_like(start), v0, jnp.zeros((), alpha.dtype), jnp.zeros_like(start))
     g = jax.lax.fori_loop(0, m, rebuild, init)[3]
     return lam[0], _scale(g, 1.0 / jnp.linalg.norm(g))
@@ -689,4 +692,4 @@ def _lowest_ritz_jvp(n_sites, terms, k, seed, primals, tangents):
     (coeffs,), (dcoeffs,) = primals, tangents
     value, g = _ground_ritz(PauliSum(n_sites, terms, coeffs), k, seed, vector=True)
     dh = matfree(PauliSum(n_sites, terms, dcoeffs))
-    return value, jnp.real(jnp.vdot(g, dh(g)))
+    return value, jnp.real(vdot(g, dh(g)))

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from ..precision import matmul
 from ..terms import PauliSum, Term, pauli_masks
 
 
@@ -184,10 +185,10 @@ def matfree(h: PauliSum) -> MatFreeH:
     for index, signs, is_complex in zip(tables.term_index, tables.signs, tables.complex_group, strict=True):
         c = h.coeffs[index]
         if is_complex:
-            weights.append(c.astype(cdtype) @ jnp.asarray(signs, cdtype))
+            weights.append(matmul(c.astype(cdtype), jnp.asarray(signs, cdtype)))
         else:
             # an even number of Y's: i^y is +-1 and the weight is real
-            weights.append(c @ jnp.asarray(np.real(signs), real))
+            weights.append(matmul(c, jnp.asarray(np.real(signs), real)))
     diag_layouts = tuple(layout for _, layout, _ in tables.diag_terms)
     diag_weights = tuple(h.coeffs[k] * jnp.asarray(table, real) for k, _, table in tables.diag_terms)
     return MatFreeH(h.n_sites, tables.layouts, tuple(weights), diag_layouts, diag_weights)
