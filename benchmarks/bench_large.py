@@ -2,9 +2,9 @@
 
 The chain of issue 21: SpinChain(N, alpha=0.3, dm=0.7), g = B = 1, omega = 4, protocol
 replace, |down...down>, window (0, 0.5], W at t = 0.1 ... 0.5, `method="chebyshev"`.
-One process per size: the first call (tracing, compilation, run) and a warm call are timed,
-and the process's peak memory is read (the device allocator's peak on an accelerator, the
-peak RSS on the CPU) beside the plan's own estimate.
+One process per size: the first call (tracing, compilation, run) and a warm call (not with
+--once) are timed, and the process's peak memory is read (the device allocator's peak on an
+accelerator, the peak RSS on the CPU) beside the plan's own estimate.
 
     python benchmarks/bench_large.py --n 20                      # one line of JSON
     python benchmarks/bench_large.py --n 24,26,28 --precision single --memory 64GiB
@@ -66,7 +66,7 @@ def peak_bytes() -> tuple[int, str]:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "rss"
 
 
-def run(n: int, precision: str, memory: int | None) -> dict:
+def run(n: int, precision: str, memory: int | None, once: bool = False) -> dict:
     model = chain(n)
     engine = qbjax.Chebyshev(memory=memory).with_precision(precision)
     planned = engine.plan(model, T_MAX)
@@ -77,10 +77,11 @@ def run(n: int, precision: str, memory: int | None) -> dict:
     result = qbjax.charge(model, T_MAX, times=TIMES, method=engine)
     result.max_power.block_until_ready()
     row["first_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    result = qbjax.charge(model, T_MAX, times=TIMES, method=engine)
-    result.max_power.block_until_ready()
-    row["warm_s"] = time.perf_counter() - start
+    if not once:
+        start = time.perf_counter()
+        result = qbjax.charge(model, T_MAX, times=TIMES, method=engine)
+        result.max_power.block_until_ready()
+        row["warm_s"] = time.perf_counter() - start
     row["peak_bytes"], row["peak_source"] = peak_bytes()
     row["max_power"] = float(result.max_power)
     row["t_max_power"] = float(result.t_max_power)
@@ -98,6 +99,7 @@ def main() -> None:
     parser.add_argument("--memory", type=parse_size, default=None, help="budget, e.g. 4GiB (default qbjax's)")
     parser.add_argument("--reference", action="store_true", help="W(t) by SciPy expm_multiply instead")
     parser.add_argument("--out", default=None, help="append the JSON line to this file")
+    parser.add_argument("--once", action="store_true", help="time the first call only (the largest sizes)")
     args = parser.parse_args()
     for n in sorted(int(item) for item in args.n.split(",")):
         try:
@@ -113,7 +115,7 @@ def main() -> None:
 
 def measure(n: int, args) -> dict:
     if not args.reference:
-        return run(n, args.precision, args.memory)
+        return run(n, args.precision, args.memory, args.once)
     start = time.perf_counter()
     row = {"n": n, "reference": "scipy expm_multiply", "work": reference_work(n)}
     row["seconds"] = time.perf_counter() - start

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # One prepared check of qbjax on a GPU, for a lent machine: environment, the large-battery
-# ladder (issue 21), the CLI as a user runs it, small-N sweeps, `qbjax bench`, and part of
-# the test suite on the GPU. Every step runs under its own timeout and the whole script
+# ladder (issue 21: N = 26 double, N = 30 single), single against double (issue 24), the CLI
+# as a user runs it, and the default test suite on the GPU. Every step runs under its own timeout and the whole script
 # under GPU_CHECK_SECONDS (default 450); results land in $OUT as they come:
 #   summary.jsonl  one line per step: name, exit status, seconds
 #   ladder.jsonl   benchmarks/bench_large.py lines (time, peak memory, plan, P_max, W)
-#   cli.jsonl      whole `qbjax charge` and `qbjax sweep` processes, timed; an N = 12 single
-#                  charge with JAX's default matmul precision and with "highest"
-#   bench.json     qbjax bench --devices gpu (rows with run times and H @ psi bandwidth)
+#   cli.jsonl      whole `qbjax charge` and `qbjax sweep` processes, timed; single-precision
+#                  runs carry their double-precision spot checks
 #   tests.txt      pytest on the GPU
 #   log.txt        everything the steps printed
 # The machine needs jax with CUDA, equinox, optax, diffrax, scipy, matplotlib, tqdm and
@@ -27,9 +26,9 @@ DRY=${GPU_CHECK_DRY:-}
 
 # sizes: the ladder on a GPU; a dry run on the CPU uses small ones with the same steps
 if [ -n "$DRY" ]; then
-  SINGLE=10,12 DOUBLE=10 LARGEST=13 CLI_N=12 SWEEP_SIDE=4 BENCH_N=6:10:4 DEVICES=cpu
+  SINGLE=10 DOUBLE=10,12 LARGEST=13 CLI_N=12 SWEEP_SIDE=4 DEVICES=cpu TESTS="tests/test_programs.py -n 2"
 else
-  SINGLE=20,24,26,28 DOUBLE=20,24,26 LARGEST=30 CLI_N=24 SWEEP_SIDE=32 BENCH_N=8:24:8 DEVICES=gpu
+  SINGLE=20 DOUBLE=20,26 LARGEST=30 CLI_N=24 SWEEP_SIDE=32 DEVICES=gpu TESTS="-n 8"
   export XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 # the ladder needs the card, not JAX's default 75%
 fi
 
@@ -68,29 +67,24 @@ export OUT PY
 
 step environment 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true;
   $PY -c 'import jax, equinox, optax; print(jax.__version__, jax.devices(), jax.default_backend())'"
-# the tests first (their workers share the card: no preallocation; the image's pytest-benchmark
-# plugin warns under xdist, which filterwarnings=error would turn into an internal error)
-step tests 120 env -u XLA_PYTHON_CLIENT_MEM_FRACTION XLA_PYTHON_CLIENT_PREALLOCATE=false bash -c \
-  "$PY -m pytest tests/test_chebyshev.py tests/test_precision.py tests/test_sweep.py -q -n 4 \
-  -p no:cacheprovider -p no:benchmark -m 'not slow' -o addopts='' -W ignore::DeprecationWarning \
-  >'$OUT/tests.txt' 2>&1; tail -5 '$OUT/tests.txt'"
-step ladder_single 160 $PY benchmarks/bench_large.py --n $SINGLE --precision single --out "$OUT/ladder.jsonl"
-step ladder_double 110 $PY benchmarks/bench_large.py --n $DOUBLE --out "$OUT/ladder.jsonl"
-CHARGE="charge --n $CLI_N --precision single --method chebyshev --alpha 0.3 --dm 0.7 --t-max 0.5 --times 0.1,0.2,0.3,0.4,0.5 --json"
-step cli_charge 50 bash -c "timed_cli cold $CHARGE; timed_cli repeated $CHARGE"
-step cli_sweeps 50 bash -c "rm -rf /tmp/qbjax-gpu-sweep8 /tmp/qbjax-gpu-sweep12; timed_cli sweep8 sweep --n 8 --alpha=-1:1:$SWEEP_SIDE --dm 0:1:$SWEEP_SIDE \
-  --devices $DEVICES --json --no-plot --out /tmp/qbjax-gpu-sweep8;
-  timed_cli sweep12 sweep --n 12 --alpha=-1:1:16 --dm 0:1:16 --devices $DEVICES --json --no-plot \
-  --out /tmp/qbjax-gpu-sweep12"
-# issue 24: float32 matrix products at JAX's default precision (TF32 on NVIDIA GPUs) or full
-# precision; the caches off, so the second run compiles under its own setting
+# issue 21: double precision at the largest double size of the goals, and N = 20 beside single
+step ladder_double 130 $PY benchmarks/bench_large.py --n $DOUBLE --out "$OUT/ladder.jsonl"
+step ladder_single 40 $PY benchmarks/bench_large.py --n $SINGLE --precision single --out "$OUT/ladder.jsonl"
+# issue 24: single against double with full-precision products (the JSON's precision_check
+# recomputes P at T* in double); a sweep at N = 8 in single with its spot checks
 SMALL="charge --n 12 --precision single --method chebyshev --alpha 0.3 --dm 0.7 --t-max 0.5 --json"
-step tf32 50 bash -c "QBJAX_CACHE_DIR= timed_cli default_matmul $SMALL;
-  QBJAX_CACHE_DIR= JAX_DEFAULT_MATMUL_PRECISION=highest timed_cli highest_matmul $SMALL"
-step bench 70 $PY -m qbjax.cli bench --devices $DEVICES --n $BENCH_N --engines chebyshev --batch 1,256 \
-  --repeats 3 --max-run-s 10 --no-qutip --json --out /tmp/qbjax-gpu-bench
-cp /tmp/qbjax-gpu-bench/bench.json "$OUT/bench.json" 2>/dev/null
-# last, with whatever time is left: the largest sizes
-step ladder_largest 600 $PY benchmarks/bench_large.py --n $LARGEST --precision single --out "$OUT/ladder.jsonl"
+step single_vs_double 60 bash -c "rm -rf /tmp/qbjax-gpu-sweep8s; timed_cli single12 $SMALL;
+  timed_cli sweep8_single sweep --n 8 --alpha=-1:1:$SWEEP_SIDE --dm 0:1:$SWEEP_SIDE --precision single \
+  --devices $DEVICES --json --no-plot --out /tmp/qbjax-gpu-sweep8s"
+CHARGE="charge --n $CLI_N --precision single --method chebyshev --alpha 0.3 --dm 0.7 --t-max 0.5 --times 0.1,0.2,0.3,0.4,0.5 --json"
+step cli_charge 40 bash -c "timed_cli cold $CHARGE; timed_cli repeated $CHARGE"
+# the default test suite on the GPU (its workers share the card: no preallocation; the
+# image's pytest-benchmark plugin warns under xdist, which filterwarnings=error would turn
+# into an internal error); -v so that a run cut short still lists what passed and failed
+step tests 150 env -u XLA_PYTHON_CLIENT_MEM_FRACTION XLA_PYTHON_CLIENT_PREALLOCATE=false bash -c \
+  "$PY -m pytest -v $TESTS -p no:cacheprovider -p no:benchmark -W ignore::DeprecationWarning \
+  >'$OUT/tests.txt' 2>&1; tail -5 '$OUT/tests.txt'"
+# last, with whatever time is left: the largest size, its first call only
+step ladder_largest 600 $PY benchmarks/bench_large.py --n $LARGEST --precision single --once --out "$OUT/ladder.jsonl"
 rm -f "$OUT/.cli_out"
 echo "done; summary:" && cat "$OUT/summary.jsonl"
