@@ -153,7 +153,7 @@ def test_sweep_in_single_precision_reports_device_and_checks(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "s"), "--no-plot", "--precision", "single"]) == 0
     single = json.loads(capsys.readouterr().out)
     assert single["precision"] == "single" and single["method"] == "chebyshev"
-    assert single["device"].startswith("cpu") and single["devices"] >= 1
+    assert single["device"].startswith(jax.default_backend()) and single["devices"] >= 1
     checks = single["precision_check"]
     assert len(checks) >= 2
     for check in checks:  # the double spot checks: P of the same point and T* in complex128

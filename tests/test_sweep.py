@@ -136,7 +136,8 @@ def test_four_cpu_devices_give_identical_results(tmp_path):
     sharded = json.loads(_run(args, env).stdout)
     assert sharded["devices"] == 4
     axes = {"alpha": np.linspace(-1, 1, 5), "dm": [0.0, 0.7]}
-    single = sweep({"n": 3, "g": 0.8}, axes, method="chebyshev", progress=False)
+    # against one CPU device (on a GPU machine the default backend would compare across devices)
+    single = sweep({"n": 3, "g": 0.8}, axes, method="chebyshev", progress=False, backend="cpu")
     for point, expected in zip(sharded["points"], single.points(), strict=True):
         for key in ("alpha", "dm", "max_power", "t_max_power", "max_work"):
             assert point[key] == pytest.approx(expected[key], rel=1e-13, abs=1e-15)
@@ -172,6 +173,7 @@ for method in ("dense", "krylov", "chebyshev"):
 @pytest.mark.parametrize("forced", [None, 4])
 def test_programs_with_lapack_run_on_one_cpu_device_and_the_rest_on_all(forced):
     env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    env["JAX_PLATFORMS"] = "cpu"  # the rule is about CPU devices, on a GPU machine too
     if forced:
         env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={forced}"
     run = subprocess.run(
@@ -187,10 +189,11 @@ def test_host_kernels_declared_as_the_lowered_programs_show():
     call in either program exactly when the engine says so."""
     from qbjax.sweep import batch_stages
 
+    cpu = qbjax.devices.local_devices("cpu")[:1]  # LAPACK is the CPU's (a GPU calls cuSOLVER)
     for method in ("dense", "krylov", "chebyshev"):
-        plan = plan_sweep({"n": 3, "dm": 0.4}, {"alpha": [-0.5, 0.5]}, method=method)
-        prepare, figures = batch_stages(plan, qbjax.devices.local_devices()[:1])
-        rows = jnp.asarray(plan.rows)
+        plan = plan_sweep({"n": 3, "dm": 0.4}, {"alpha": [-0.5, 0.5]}, method=method, backend="cpu")
+        prepare, figures = batch_stages(plan, cpu)
+        rows = jax.device_put(plan.rows, cpu[0])
         curves = jax.eval_shape(prepare, rows)
         texts = prepare.lower(rows).as_text() + figures.lower(curves, rows).as_text()
         assert ("lapack_" in texts) == plan.engine.host_kernels, method
