@@ -10,7 +10,10 @@ alpha = 0.5, D = 0.5, omega = 4, window 2 pi/omega, |down...down>). Workloads:
 - sweep: one chunk of `batch` (alpha, D) points, sharded over every device of the backend
   (the two compiled stages of `qbjax sweep`);
 - matvec: one matrix-free H @ psi; its bytes per apply (`matvec_bytes`) over its time is set
-  against the streaming bandwidth of x * a + y measured in the same run;
+  against the device's streaming bandwidth, the best of copy, scale, add and triad on arrays
+  of `bandwidth_bytes` measured in the same run (`stream_bandwidth`). A state smaller than
+  those arrays may live in the caches, where no fraction of the memory bandwidth is
+  meaningful: its row says so instead;
 - qutip: QuTiP's `sesolve` of the same W(t) on the CPU, when QuTiP is installed.
 
 Compile time is each stage's `jit(...).lower(...).compile()`, timed apart from execution.
@@ -22,9 +25,17 @@ memory during the measurement (CPU). A single-precision row carries `error_vs_do
 largest difference of its output (W(t), P_max, the gradient, the chunk's P_max values) from
 the double-precision run of the same workload, relative to the largest double value.
 
-A measurement is skipped, with the reason in its row, when the engine refuses the size, when
-its memory estimate exceeds what the device has free, or when its run is predicted (from the
-smaller N or batch already measured, at GROWTH per spin) to take longer than `max_run_s`.
+Every row after the first of its kind carries `predicted_run_s`, from a cost model
+calibrated on the device in the same run (`_Bench.predicted_s`): a measured row of the same
+kind at a smaller N (or batch), scaled by the ratio of a device model of the two sizes.
+Matrix-free engines cost products with H: the model is the H @ psi time at that N (measured,
+or the dispatch latency plus its bytes over the bandwidth) times the bound on the spectral
+radius, which sets the Chebyshev degree and the Krylov steps. The dense engine costs an
+eigendecomposition: a latency plus d^3 over a rate, both from timing `eigh` at two sizes on
+the device. A measured row also carries `prediction_ratio` (measured over predicted). A
+measurement is skipped, with the reason in its row, when the engine refuses the size, when
+its memory estimate exceeds what the device has free, or when its predicted run exceeds
+`max_run_s`.
 """
 
 from __future__ import annotations
@@ -51,15 +62,16 @@ from .engines.base import spectrum_over
 from .models import SpinChain
 from .propagate.matfree import matfree, matvec_bytes
 from .sweep import batch_stages, chunk_devices, plan_sweep
+from .terms import norm_bound
 
 OMEGA, ALPHA, DM = 4.0, 0.5, 0.5
 T_MAX = 2 * math.pi / OMEGA
 N_TIMES = 200
 ENGINES = ("chebyshev", "krylov", "dense")
 WORKLOADS = ("curve", "pmax", "grad")  # one battery each; "sweep" runs per batch size
-# run time gained per added spin, to predict whether the next size fits max_run_s
-# (matrix-free: 2^N amplitudes and a slowly growing degree; measured 2.2 per spin from N = 12 to 16)
-GROWTH = {"dense": 8.0, "chebyshev": 2.3, "krylov": 2.3, "matfree": 2.3, "qutip": 3.0}
+# QuTiP's run time gained per added spin (its CPU time only; measured about 3 from N = 8 to 12)
+QUTIP_GROWTH = 3.0
+EIGH_PROBE_SIZES = (32, 512)  # matrix sizes whose eigh times calibrate the dense model
 GRAD_MEMORY = 3  # reverse mode keeps about this many times the forward pass's memory
 QUTIP_OPTIONS = {"method": "dop853", "atol": 1e-10, "rtol": 1e-10, "nsteps": 10**7}
 MAX_N = 34  # largest N accepted (a state of 2^34 amplitudes is 256 GiB in complex128)
@@ -299,18 +311,66 @@ def free_bytes(device) -> int:
     return _checks.available_memory_bytes()
 
 
-def stream_bandwidth(device, n_bytes: int, repeats: int = 5) -> float:
-    """Bytes per second of x * a + y on float32 arrays of `n_bytes` each (two reads, one
-    write), the best of `repeats`: the bound a streaming kernel such as H @ psi can reach."""
-    x, y = (jax.device_put(np.ones(n_bytes // 4, np.float32), device) for _ in range(2))
-    axpy = jax.jit(lambda x, y: x * np.float32(1.0001) + y).lower(x, y).compile()
-    jax.block_until_ready(axpy(x, y))
-    best = math.inf
+# the streaming kernels of the bandwidth reference: (function, arrays read + written)
+STREAM_KERNELS = {
+    "copy": (lambda x, y: x + np.float32(0.0), 2),
+    "scale": (lambda x, y: x * np.float32(1.0001), 2),
+    "add": (lambda x, y: x + y, 3),
+    "triad": (lambda x, y: x * np.float32(1.0001) + y, 3),
+}
+
+
+def _best_time(compiled, args, repeats: int) -> float:
+    jax.block_until_ready(compiled(*args))
+    fastest = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(axpy(x, y))
-        best = min(best, time.perf_counter() - start)
-    return 3 * (n_bytes // 4) * 4 / best
+        jax.block_until_ready(compiled(*args))
+        fastest = min(fastest, time.perf_counter() - start)
+    return fastest
+
+
+def stream_bandwidth(device, n_bytes: int, repeats: int = 5) -> float:
+    """Bytes per second of the fastest of copy, scale, add and triad (`STREAM_KERNELS`) on
+    float32 arrays of `n_bytes` each, the best of `repeats` runs each: the bound a streaming
+    kernel such as H @ psi can reach. One kernel alone undersells it (x * a + y read 2.0 TB/s
+    on an H200 that copies at 4.3 TB/s)."""
+    x, y = (jax.device_put(np.ones(n_bytes // 4, np.float32), device) for _ in range(2))
+    best = 0.0
+    for kernel, arrays in STREAM_KERNELS.values():
+        seconds = _best_time(jax.jit(kernel).lower(x, y).compile(), (x, y), repeats)
+        best = max(best, arrays * (n_bytes // 4) * 4 / seconds)
+    return best
+
+
+def dispatch_latency(device, repeats: int = 20) -> float:
+    """Seconds of the smallest compiled program (x + 1 on 256 floats): launch and sync."""
+    x = jax.device_put(np.ones(256, np.float32), device)
+    return _best_time(jax.jit(lambda x: x + np.float32(1.0)).lower(x).compile(), (x,), repeats)
+
+
+def eigh_probe(device, precision: str, repeats: int = 3) -> tuple[float, float]:
+    """(latency s, seconds per d^3) of a Hermitian eigendecomposition on `device`, from the
+    best times at the two `EIGH_PROBE_SIZES`: the dense engine's cost model."""
+    times = []
+    for d in EIGH_PROBE_SIZES:
+        rng = np.random.default_rng(d)
+        a = rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))
+        a = jax.device_put((a + a.conj().T).astype(_precision.complex_dtype(precision)), device)
+        times.append(_best_time(jax.jit(jnp.linalg.eigh).lower(a).compile(), (a,), repeats))
+    (d0, d1), (t0, t1) = EIGH_PROBE_SIZES, times
+    per_cube = max(t1 - t0, 1e-12) / (d1**3 - d0**3)
+    return max(t0 - per_cube * d0**3, 0.0), per_cube
+
+
+def _radius(n: int) -> float:
+    """sum_k |c_k| of the bench chain's charging Hamiltonian: the Chebyshev degree and the
+    Krylov steps over a window grow with it."""
+    return float(norm_bound(chain(n).battery().charging))
+
+
+def _matvec_bytes(n: int, dtype) -> int:
+    return matvec_bytes(chain(n).battery().charging, dtype)
 
 
 def relative_difference(single, double) -> float:
@@ -325,7 +385,7 @@ def relative_difference(single, double) -> float:
 
 
 class _Bench:
-    """Runs every measurement of a config in order, keeping what the skip rule and the
+    """Runs every measurement of a config in order, keeping what the cost model and the
     single-versus-double errors need."""
 
     def __init__(self, config: BenchConfig, tick: Callable[[str], None]):
@@ -334,27 +394,64 @@ class _Bench:
         self.rows: list[dict] = []
         self.timed: dict[tuple, list[tuple[int, int, float]]] = {}  # key -> (n, batch, run_s)
         self.outputs: dict[tuple, object] = {}
+        self.device_model: dict[str, dict] = {}  # backend -> bandwidth, dispatch latency
+        self.eigh_models: dict[tuple, tuple[float, float]] = {}  # (backend, precision) -> eigh_probe
 
-    def predicted_s(self, key: tuple, n: int, batch: int, growth: float) -> float | None:
-        """A run time scaled from measurements under `key` (GROWTH per spin, time in proportion
-        to the batch): the smaller of the predictions from the same batch at the largest
-        smaller N and from the largest smaller batch at this N (each errs on the long side)."""
+    # -- the cost model ----------------------------------------------------------------
+
+    def predicted_s(self, key: tuple, n: int, batch: int) -> float | None:
+        """A run time from the measured row of the same kind nearest below (same batch at
+        the largest smaller N, else the largest smaller batch at this N), scaled by the device
+        model from its size to this one and by the batch ratio; None before any such row."""
         done = [(m, b, s) for m, b, s in self.timed.get(key, []) if m < n or (m == n and b < batch)]
         if not done:
             return None
         same_batch = [item for item in done if item[1] == batch]
-        same_size = [item for item in done if item[0] == n]
-        predictions = []
-        for pool in [pool for pool in (same_batch, same_size) if pool] or [done]:
-            m, b, s = max(pool, key=lambda item: (item[0], item[1]))
-            predictions.append(s * growth ** (n - m) * batch / b)
-        return min(predictions)
+        m, b, seconds = max(same_batch or done, key=lambda item: (item[0], item[1]))
+        return self.scaled(key, m, seconds, n) * batch / b
 
-    def measure(self, row: dict, build: Callable[[], Pipeline], device, key: tuple, growth: float) -> None:
+    def scaled(self, key: tuple, m: int, seconds: float, n: int) -> float:
+        """`seconds` measured at N = m, carried to N = n by the device model of `key`."""
+        backend, engine, _, precision = key
+        if n == m:
+            return seconds
+        if engine == "qutip":
+            return seconds * QUTIP_GROWTH ** (n - m)
+        if engine == "dense":
+            return self.dense_scaled(backend, precision, m, seconds, n)
+        per_product = self.in_loop_product_s(backend, precision)
+        if engine == "matfree":  # one program per product: its own fixed cost, then bytes
+            fixed = max(seconds - per_product(m), 0.0)
+            return fixed + per_product(n)
+        # engines loop over products with H inside one program: products ~ the spectral radius
+        return seconds * _radius(n) * per_product(n) / (_radius(m) * per_product(m))
+
+    def in_loop_product_s(self, backend: str, precision: str) -> Callable[[int], float]:
+        """N -> one H @ psi inside a compiled loop: the launch latency of a step plus its bytes
+        over the streaming bandwidth (both measured on the device)."""
+        model = self.device_model[backend]
+        dtype = _precision.complex_dtype(precision)
+        return lambda n: model["dispatch_s"] + _matvec_bytes(n, dtype) / model["bandwidth"]
+
+    def dense_scaled(self, backend: str, precision: str, m: int, seconds: float, n: int) -> float:
+        """Dense workloads: one eigendecomposition (latency + d^3 rate, from `eigh_probe` on
+        the device) and the rest of the measured time, products with d x d matrices (d^2)."""
+        if (backend, precision) not in self.eigh_models:
+            device = devices.local_devices(backend)[0]
+            self.eigh_models[backend, precision] = eigh_probe(device, precision)
+        latency, per_cube = self.eigh_models[backend, precision]
+        eigh = lambda k: latency + per_cube * 8.0**k  # noqa: E731
+        rest = max(seconds - eigh(m), 0.0)
+        return eigh(n) + rest * 4.0 ** (n - m)
+
+    # -- measuring -----------------------------------------------------------------------
+
+    def measure(self, row: dict, build: Callable[[], Pipeline], device, key: tuple) -> None:
         """Build and time one workload into `row` (or record why it was skipped); keeps its output."""
         label = f"{row['device']} N={row['n']} {row['engine']} {row['precision']} {row['workload']}"
         self.tick(label)
-        reason = self.skip_reason(row, device, key, growth)
+        row["predicted_run_s"] = self.predicted_s(key, row["n"], row["batch"])
+        reason = self.skip_reason(row, device)
         if reason is None:
             try:
                 pipeline = build()
@@ -364,15 +461,21 @@ class _Bench:
             self.skip(row, reason)
             return
         fields, out = time_pipeline(pipeline, device, self.config.repeats, self.config.max_run_s)
-        row.update(fields)
-        row["points_per_s"] = row["batch"] / row["run_s"]
+        self.record(row, fields, key)
         if pipeline.matvec_bytes is not None:
             row["matvec_bytes"] = pipeline.matvec_bytes
-        self.rows.append(row)
-        self.timed.setdefault(key, []).append((row["n"], row["batch"], row["run_s"]))
         self.outputs[(*key[:-1], row["n"], row["batch"], row["precision"])] = pipeline.compared(out)
 
-    def skip_reason(self, row: dict, device, key: tuple, growth: float) -> str | None:
+    def record(self, row: dict, fields: dict, key: tuple) -> None:
+        """A measured row: its timing fields, throughput and the check of its prediction."""
+        row.update(fields)
+        row["points_per_s"] = row["batch"] / row["run_s"]
+        if row["predicted_run_s"] is not None:
+            row["prediction_ratio"] = row["run_s"] / row["predicted_run_s"]
+        self.rows.append(row)
+        self.timed.setdefault(key, []).append((row["n"], row["batch"], row["run_s"]))
+
+    def skip_reason(self, row: dict, device) -> str | None:
         """Why `row` cannot run here: too large for the device, or too slow by prediction."""
         if row["engine"] != "qutip":
             try:
@@ -384,7 +487,7 @@ class _Bench:
             if need > free_bytes(device):
                 free = _checks.format_bytes(free_bytes(device))
                 return f"needs about {_checks.format_bytes(need)}, {free} free on the device"
-        predicted = self.predicted_s(key, row["n"], row["batch"], growth)
+        predicted = row["predicted_run_s"]
         if predicted is not None and predicted > self.config.max_run_s:
             return f"predicted run {predicted:.3g} s > max_run_s {self.config.max_run_s:g} s"
         return None
@@ -397,6 +500,7 @@ class _Bench:
         local = devices.local_devices(backend)
         device = local[0]
         bandwidth = stream_bandwidth(device, self.config.bandwidth_bytes)
+        self.device_model[backend] = {"bandwidth": bandwidth, "dispatch_s": dispatch_latency(device)}
         with jax.default_device(device):
             for n in self.config.sizes:
                 self.size(backend, device, len(local), n, bandwidth)
@@ -407,15 +511,27 @@ class _Bench:
         for precision in self.config.precisions:
             row = {**base, "engine": "matfree", "precision": precision, "workload": "matvec", "batch": 1}
             row["devices"] = 1
-            self.measure(
-                row, lambda p=precision: matvec_pipeline(n, p), device, (backend, "matvec", precision), 2.5
-            )
+            key = (backend, "matfree", "matvec", precision)
+            self.measure(row, lambda p=precision: matvec_pipeline(n, p), device, key)
             if "run_s" in row:
-                row["matvec_bytes_per_s"] = row["matvec_bytes"] / row["run_s"]
-                row["bandwidth_bytes_per_s"] = bandwidth
-                row["bandwidth_fraction"] = row["matvec_bytes_per_s"] / bandwidth
+                self.bandwidth_fields(row, bandwidth)
         for engine in self.config.engines:
             self.engine(base, backend, device, n_devices, engine)
+
+    def bandwidth_fields(self, row: dict, bandwidth: float) -> None:
+        """H @ psi's bytes per second and, for a state at least as large as the reference's
+        arrays, its fraction of the streaming bandwidth."""
+        row["matvec_bytes_per_s"] = row["matvec_bytes"] / row["run_s"]
+        row["bandwidth_bytes_per_s"] = bandwidth
+        state = 2 ** row["n"] * _precision.complex_dtype(row["precision"]).itemsize
+        if state >= self.config.bandwidth_bytes:
+            row["bandwidth_fraction"] = row["matvec_bytes_per_s"] / bandwidth
+        else:
+            reference = _checks.format_bytes(self.config.bandwidth_bytes)
+            row["bandwidth_note"] = (
+                f"the state ({_checks.format_bytes(state)}) is smaller than the reference arrays "
+                f"({reference}): it may stay in the caches, so no fraction of the memory bandwidth"
+            )
 
     def engine(self, base: dict, backend: str, device, n_devices: int, engine: str) -> None:
         n = base["n"]
@@ -435,7 +551,7 @@ class _Bench:
                 row = {**base, "engine": engine, "precision": precision, "workload": workload, "batch": batch}
                 row["devices"] = used
                 key = (backend, engine, workload, precision)
-                self.measure(row, lambda b=build, p=precision: b(p), device, key, GROWTH[engine])
+                self.measure(row, lambda b=build, p=precision: b(p), device, key)
                 self.compare(row, (backend, engine, workload, n, batch))
 
     def compare(self, row: dict, where: tuple) -> None:
@@ -456,18 +572,17 @@ class _Bench:
 
     def measure_qutip(self, row: dict) -> None:
         self.tick(f"QuTiP N={row['n']}")
-        reason = self.skip_reason(row, None, ("qutip",), GROWTH["qutip"])
+        key = ("cpu", "qutip", "curve", "double")
+        row["predicted_run_s"] = self.predicted_s(key, row["n"], 1)
+        reason = self.skip_reason(row, None)
+        if reason is None and row["n"] > 20:
+            reason = "QuTiP's sparse operators beyond N = 20 take minutes to build"
         if reason is not None:
             self.skip(row, reason)
             return
-        if row["n"] > 20:
-            self.skip(row, "QuTiP's sparse operators beyond N = 20 take minutes to build")
-            return
         runs = qutip_curve_times(row["n"], self.config.repeats, self.config.max_run_s)
-        row.update({"compile_s": 0.0, "run_s": statistics.median(runs), "run_min_s": min(runs)})
-        row.update({"repeats": len(runs), "points_per_s": 1.0 / statistics.median(runs)})
-        self.rows.append(row)
-        self.timed.setdefault(("qutip",), []).append((row["n"], 1, row["run_s"]))
+        fields = {"compile_s": 0.0, "run_s": statistics.median(runs), "run_min_s": min(runs)}
+        self.record(row, {**fields, "repeats": len(runs)}, key)
 
 
 def qutip_curve_times(n: int, repeats: int, budget_s: float) -> list[float]:
@@ -508,7 +623,8 @@ def run_bench(config: BenchConfig, *, progress: Callable[[str], None] | None = N
 
     Returns:
         {"machine", "devices" (backend -> words), "bandwidth_bytes_per_s" (backend ->
-        bytes/s), "config", "rows": one object per measurement (see the module docstring)}.
+        bytes/s), "config", "predictions" (`prediction_check`), "rows": one object per
+        measurement (see the module docstring)}.
     """
     bench = _Bench(config, progress or (lambda label: None))
     bandwidth, described = {}, {}
@@ -522,8 +638,18 @@ def run_bench(config: BenchConfig, *, progress: Callable[[str], None] | None = N
         "devices": described,
         "bandwidth_bytes_per_s": bandwidth,
         "config": dataclasses.asdict(config),
+        "predictions": prediction_check(bench.rows),
         "rows": bench.rows,
     }
+
+
+def prediction_check(rows: list[dict], factor: float = 3.0) -> dict:
+    """How the cost model did: measured rows with a prediction, and how many of them ran
+    within `factor` of it (either way); the worst ratio."""
+    ratios = [row["prediction_ratio"] for row in rows if "prediction_ratio" in row]
+    within = sum(1 / factor <= ratio <= factor for ratio in ratios)
+    worst = max(ratios, key=lambda r: max(r, 1 / r), default=None)
+    return {"checked": len(ratios), f"within_{factor:g}x": within, "worst_ratio": worst}
 
 
 def sizes_from(text: str, name: str = "n") -> tuple[int, ...]:

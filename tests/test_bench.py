@@ -32,8 +32,17 @@ def test_smoke_run_writes_json_rows_and_pngs(tmp_path, user_cli):
             assert row["peak_bytes"] > 0 and row["memory_source"] == "xla"
         if row["precision"] == "single" and row["engine"] == "dense":
             assert 0 < row["error_vs_double"] < 1e-5
-        if row["workload"] == "matvec":
-            assert 0 < row["bandwidth_fraction"] and row["matvec_bytes"] > 0
+        if row["workload"] == "matvec":  # a 256-byte state: cache-resident, no fraction
+            assert row["matvec_bytes_per_s"] > 0 and "caches" in row["bandwidth_note"]
+            assert "bandwidth_fraction" not in row
+    # every row after the first of its kind carries its prediction, a measured one its check
+    for row in report["rows"]:
+        assert "predicted_run_s" in row
+        if row.get("predicted_run_s") is not None and "run_s" in row:
+            assert row["prediction_ratio"] == pytest.approx(row["run_s"] / row["predicted_run_s"])
+    batch_4 = [row for row in measured if row["workload"] == "sweep" and row["batch"] == 4]
+    assert batch_4 and all(row["predicted_run_s"] > 0 for row in batch_4)  # from batch 1
+    assert report["predictions"]["checked"] == sum("prediction_ratio" in row for row in report["rows"]) > 0
     for name in ("bench_time.png", "bench_throughput.png"):
         png = (tmp_path / name).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
@@ -70,8 +79,10 @@ def test_sizes_too_slow_or_too_large_are_skipped_with_the_reason():
         (["--max-run-s", "0"], "--max-run-s"),
     ],
 )
-def test_bad_flags_exit_2_naming_the_flag(flags, argument, tmp_path, capsys):
-    assert main(["bench", *flags, "--out", str(tmp_path)]) == 2
+@pytest.mark.parametrize("smoke", [[], ["--smoke"]], ids=["full", "smoke"])
+def test_bad_flags_exit_2_naming_the_flag(flags, argument, smoke, tmp_path, capsys):
+    # --smoke replaces the sizes and counts, but a bad flag beside it is still refused
+    assert main(["bench", *flags, *smoke, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"argument {argument}:" in err[0]
 

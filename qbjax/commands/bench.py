@@ -18,6 +18,7 @@ run is predicted to exceed --max-run-s, are skipped with the reason in their row
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -70,21 +71,20 @@ def _config(args):
         "max_run_s": args.max_run_s,
         "qutip": not args.no_qutip and importlib.util.find_spec("qutip") is not None,
     }
-    if args.smoke:
-        options.update(SMOKE)
-    return BenchConfig(**options)
+    config = BenchConfig(**options)  # the flags as given are checked, --smoke or not
+    return dataclasses.replace(config, **SMOKE) if args.smoke else config
 
 
 def run(args) -> int:
     import jax
     from tqdm import tqdm
 
+    from .. import _checks
     from ..bench import run_bench
     from ..bench_plots import plot_throughput, plot_times
 
     config = _config(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(_checks.output_folder("out", args.out))
     # compile_s must time XLA compiling, not loading a program compiled by an earlier run; JAX
     # decides at its first compilation whether the cache is used, so off for the whole process
     jax.config.update("jax_enable_compilation_cache", False)
@@ -124,20 +124,30 @@ def _cell(row: dict, key: str, width: int, spec: str) -> str:
 def table(report: dict) -> str:
     """One line per measurement: times, throughput, memory, the single-precision error."""
     head = f"{'device':<6} {'N':>3} {'engine':<9} {'prec':<6} {'workload':<8} {'batch':>5} "
-    head += f"{'compile s':>9} {'run s':>10} {'points/s':>10} {'peak MiB':>9} {'err vs dbl':>10}  note"
+    head += f"{'compile s':>9} {'run s':>10} {'predicted':>10} {'points/s':>10} {'peak MiB':>9} "
+    head += f"{'err vs dbl':>10}  note"
     lines = [", ".join(f"{k} {v}" for k, v in report["devices"].items())]
     lines += [
-        f"{k} bandwidth (x*a+y): {v / 1e9:.1f} GB/s" for k, v in report["bandwidth_bytes_per_s"].items()
+        f"{k} streaming bandwidth (best of copy, scale, add, triad): {v / 1e9:.1f} GB/s"
+        for k, v in report["bandwidth_bytes_per_s"].items()
     ]
+    check = report["predictions"]
+    lines.append(
+        f"predicted run times: {check['within_3x']} of {check['checked']} measured rows within 3x"
+        + ("" if check["worst_ratio"] is None else f" (worst measured/predicted {check['worst_ratio']:.3g})")
+    )
     lines += ["", head]
     for row in report["rows"]:
         peak = row.get("peak_bytes")
         note = row.get("skipped", "")
-        if "matvec_bytes_per_s" in row:
+        if "bandwidth_fraction" in row:
             note = f"H@psi {row['matvec_bytes_per_s'] / 1e9:.2f} GB/s = {row['bandwidth_fraction']:.2f} of bw"
+        elif "matvec_bytes_per_s" in row:
+            note = f"H@psi {row['matvec_bytes_per_s'] / 1e9:.2f} GB/s (state cache-sized: no fraction)"
         lines.append(
             f"{row['device']:<6} {row['n']:>3} {row['engine']:<9} {row['precision']:<6} {row['workload']:<8} "
             f"{row['batch']:>5} {_cell(row, 'compile_s', 9, '.3f')} {_cell(row, 'run_s', 10, '.4g')} "
+            f"{_cell(row, 'predicted_run_s', 10, '.4g')} "
             f"{_cell(row, 'points_per_s', 10, '.4g')} {' ' * 9 if peak is None else f'{peak / 2**20:9.1f}'} "
             f"{_cell(row, 'error_vs_double', 10, '.1e')}  {note}"
         )
