@@ -40,6 +40,7 @@ from .engines import AbstractEngine, engine_for
 from .engines.base import BoxSpectrum
 from .ground_state import check_traced_size
 from .models import PARAMETERS, STRUCTURE, SpinChain
+from .terms import norm_bound
 
 SWEEPABLE = (*PARAMETERS, "t_max")
 FIXED = STRUCTURE
@@ -130,6 +131,7 @@ class SweepResult:
         devices: how many devices ran the computed chunks (all processes together).
         resumed_chunks: chunks read back from the output folder instead of computed.
         device: the devices of this process that ran, as `devices.describe` words.
+        notes: what the output folder held that was damaged, and what was done about it.
     """
 
     plan: SweepPlan
@@ -137,6 +139,7 @@ class SweepResult:
     devices: int
     resumed_chunks: int
     device: str = ""
+    notes: tuple[str, ...] = ()
 
     def points(self) -> list[dict]:
         """One dict per point: swept values, t_max and every quantity."""
@@ -232,6 +235,7 @@ def plan_sweep(
     if first.initial == "ground":
         check_traced_size(first.n)
     also = _axis_models(fixed, names, rows)
+    _check_windows(rows[:, -1], [first, *also])
     engine = engine_for(method, first, batch=rows.shape[0], precision=precision, also=also, memory=memory)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
@@ -290,6 +294,14 @@ def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
     """The model at one point; row = (swept values..., t_max)."""
     values = {name: row[i] for i, name in enumerate(names) if name != "t_max"}
     return SpinChain.of({**fixed, **values})
+
+
+def _check_windows(windows: np.ndarray, models: Sequence[SpinChain]) -> None:
+    """The shortest and longest windows against the smallest and largest sum_k |c_k| among
+    `models` (`_checks.charging_phase`), before any work."""
+    norms = [float(norm_bound(model.replace(initial="down").battery().charging)) for model in models]
+    _checks.charging_phase("t_max", float(np.min(windows)), min(norms))
+    _checks.charging_phase("t_max", float(np.max(windows)), max(norms))
 
 
 def _axis_models(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray) -> list[SpinChain]:
@@ -429,7 +441,7 @@ def run_sweep(plan: SweepPlan, out=None, *, progress: bool | None = None) -> Swe
         raise _checks.ArgumentError("out", "a sweep over several processes needs a shared output folder")
     store = sweep_store.open_store(out, plan.describe(), QUANTITIES) if out is not None else None
     mine = range(jax.process_index(), plan.n_chunks, jax.process_count())
-    done = store.completed_chunks(mine) if store is not None else {}
+    done = store.completed_chunks(mine, plan.names) if store is not None else {}
     compute = _batch_function(plan, devices)
     results = dict(done)
     todo = [i for i in mine if i not in done]
@@ -448,10 +460,11 @@ def run_sweep(plan: SweepPlan, out=None, *, progress: bool | None = None) -> Swe
         from jax.experimental import multihost_utils
 
         multihost_utils.sync_global_devices("qbjax sweep: all chunks written")
-        results = store.completed_chunks(range(plan.n_chunks))
+        results = store.completed_chunks(range(plan.n_chunks), plan.names)
     table = np.concatenate([results[i] for i in range(plan.n_chunks)], axis=0)
     values = {key: table[:, k].reshape(plan.shape) for k, key in enumerate(QUANTITIES)}
-    result = SweepResult(plan, values, n_devices, len(done), _devices.describe(devices))
+    notes = tuple(store.notes) if store is not None else ()
+    result = SweepResult(plan, values, n_devices, len(done), _devices.describe(devices), notes)
     if store is not None and jax.process_index() == 0:
         store.write_result(plan.names, plan.axes, plan.rows, plan.shape, values)
     return result

@@ -6,13 +6,19 @@
 
 Every file is written to a temporary name and renamed into place (an atomic step on
 POSIX), so a process killed at any moment leaves only complete files; a rerun finds the
-chunks already done and checks that they belong to the same sweep. netCDF (classic
+chunks already done and checks that they belong to the same sweep. Each chunk also carries
+a SHA-256 checksum of its contents (index, sweep, points, parameters, results): a chunk that
+no longer reads or matches it (truncated, zeroed, one flipped byte) is damaged, moved aside
+to NNNNNN.nc.damaged and computed again, and the sweep says so in its notes. A manifest that
+no longer parses is refused, saying how to start afresh (deleting it alone keeps the intact
+chunks: each names its sweep, so nothing foreign is mixed in). netCDF (classic
 format, written by SciPy) is self-describing: each variable carries its units, and the
 files open in xarray, netCDF4, ncdump or Panoply without qbjax.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -54,6 +60,19 @@ def _replace_atomically(path: Path, write) -> None:
     os.replace(temporary, path)
 
 
+class DamagedChunk(Exception):
+    """A chunk file that cannot be read, or whose contents no longer match its checksum."""
+
+
+def _checksum(index: int, sweep: str, points, rows, values) -> str:
+    """SHA-256 of a chunk's contents, as float64 / int32 little-endian bytes."""
+    digest = hashlib.sha256(f"{index}\n{sweep}\n".encode())
+    digest.update(np.ascontiguousarray(points, "<i4").tobytes())
+    for array in (rows, values):
+        digest.update(np.ascontiguousarray(array, "<f8").tobytes())
+    return digest.hexdigest()
+
+
 class SweepStore:
     """The output folder of one sweep."""
 
@@ -61,26 +80,43 @@ class SweepStore:
         self.folder = folder
         self.description = description
         self.quantities = quantities
+        self.notes: list[str] = []  # what was found damaged and repaired
 
     def _chunk_path(self, index: int) -> Path:
         return self.folder / CHUNKS / f"{index:06d}.nc"
 
-    def completed_chunks(self, indices: Iterable[int]) -> dict[int, np.ndarray]:
-        """Chunk index -> results (points x quantities) for every chunk already on disk."""
+    def completed_chunks(self, indices: Iterable[int], names=()) -> dict[int, np.ndarray]:
+        """Chunk index -> results (points x quantities) for every intact chunk on disk; a
+        damaged one is moved aside (to be computed again) and noted. `names`: the swept
+        parameters, whose columns the checksum covers."""
         done = {}
         for index in indices:
             path = self._chunk_path(index)
-            if path.exists():
-                done[index] = self._read_chunk(path, index)
+            if not path.exists():
+                continue
+            try:
+                done[index] = self._read_chunk(path, index, names)
+            except DamagedChunk as damage:
+                os.replace(path, path.with_name(path.name + ".damaged"))
+                moved = f"moved to {path.name}.damaged and computed again"
+                self.notes.append(f"chunk {path.name} was damaged ({damage}); {moved}")
         return done
 
-    def _read_chunk(self, path: Path, index: int) -> np.ndarray:
-        with netcdf_file(path, "r", mmap=False) as chunk:
-            if int(chunk.chunk_index) != index or chunk.sweep.decode() != json.dumps(self.description):
-                raise _checks.ArgumentError(
-                    "out", f"{path} belongs to a different sweep; delete it to recompute"
-                )
-            return np.stack([chunk.variables[key].data.copy() for key in self.quantities], axis=1)
+    def _read_chunk(self, path: Path, index: int, names) -> np.ndarray:
+        try:
+            with netcdf_file(path, "r", mmap=False) as chunk:
+                sweep, stored_index = chunk.sweep.decode(), int(chunk.chunk_index)
+                stored = chunk.checksum.decode()
+                points = chunk.variables["point"].data.copy()
+                rows = np.stack([chunk.variables[name].data.copy() for name in (*names, "t_max")], axis=1)
+                values = np.stack([chunk.variables[key].data.copy() for key in self.quantities], axis=1)
+        except Exception as error:  # any failure to parse: truncated, zeroed, a header byte flipped
+            raise DamagedChunk(f"unreadable: {type(error).__name__}") from None
+        if _checksum(stored_index, sweep, points, rows, values) != stored:
+            raise DamagedChunk("its contents do not match its checksum")
+        if stored_index != index or sweep != json.dumps(self.description):
+            raise _checks.ArgumentError("out", f"{path} belongs to a different sweep; delete it to recompute")
+        return values
 
     def write_chunk(self, index: int, first_point: int, names, rows: np.ndarray, values: np.ndarray) -> None:
         """Write one finished chunk: rows (points x (names..., t_max)), values (points x quantities)."""
@@ -102,6 +138,7 @@ class SweepStore:
                     )
                 for column, (key, (units, meaning)) in enumerate(self.quantities.items()):
                     self._variable(chunk, key, ("point",), values[:, column], units, meaning)
+                chunk.checksum = _checksum(index, chunk.sweep, point[:], rows, values)
 
         (self.folder / CHUNKS).mkdir(exist_ok=True)
         _replace_atomically(self._chunk_path(index), write)
@@ -160,7 +197,13 @@ def open_store(out, description: dict, quantities: Mapping[str, tuple[str, str]]
         "sweep": description,
     }
     if manifest_path.exists():
-        saved = json.loads(manifest_path.read_text())
+        saved = _read_manifest(manifest_path)
+        if saved is None:
+            raise _checks.ArgumentError(
+                "out",
+                f"{manifest_path} is damaged (not JSON); delete {folder} to start afresh, or delete "
+                f"{MANIFEST} alone to keep the intact chunks",
+            )
         if saved.get("sweep") != description:
             raise _checks.ArgumentError(
                 "out", f"{folder} holds a different sweep ({MANIFEST}); use another folder or delete it"
@@ -168,6 +211,15 @@ def open_store(out, description: dict, quantities: Mapping[str, tuple[str, str]]
     else:
         _replace_atomically(manifest_path, lambda path: path.write_text(json.dumps(manifest, indent=1)))
     return SweepStore(folder, description, quantities)
+
+
+def _read_manifest(path: Path) -> dict | None:
+    """The saved manifest, or None when it is not a JSON object (damaged)."""
+    try:
+        saved = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return saved if isinstance(saved, dict) else None
 
 
 def load_result(out) -> dict[str, np.ndarray]:

@@ -11,13 +11,22 @@ OUT/sweep.png.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 
 import numpy as np
 
-from ._common import MODEL_KEYS, add_memory_flag, add_method_flag, add_model_flags, add_precision_flag
+from ._common import (
+    MODEL_KEYS,
+    add_memory_flag,
+    add_method_flag,
+    add_model_flags,
+    add_precision_flag,
+    emit,
+)
 
 HELP = "sweep model parameters: P_max, T*, W_max, ergotropy on a grid, resumable"
+MAX_AXIS_VALUES = 10**6  # values of one swept flag (start:stop:1000000000 grew to 23.8 GB)
+BYTES_PER_POINT = 4096  # a point's row, results, JSON line and Python objects, generously
 
 
 def values(text: str) -> list[float]:
@@ -26,14 +35,32 @@ def values(text: str) -> list[float]:
         if ":" in text:
             start, stop, count = text.split(":")
             count = int(count)
-            if count < 1:
+            if not 1 <= count <= MAX_AXIS_VALUES:
                 raise ValueError
             return np.linspace(float(start), float(stop), count).tolist()
         return [float(item) for item in text.split(",") if item.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a number, a comma list or start:stop:count with count >= 1, got {text!r}"
+            f"expected a number, a comma list or start:stop:count with 1 <= count <= {MAX_AXIS_VALUES}, "
+            f"got {text!r}"
         ) from None
+
+
+def _check_size(axes: dict, grid: bool) -> None:
+    """Refuse, before any work, a sweep whose points would not fit in memory, naming the
+    longest swept flag."""
+    from .. import _checks
+
+    lengths = {name: len(axis) for name, axis in axes.items()}
+    points = int(np.prod(list(lengths.values()), dtype=object)) if grid else max(lengths.values())
+    available = _checks.available_memory_bytes()
+    if points * BYTES_PER_POINT > available:
+        longest = max(lengths, key=lengths.get)
+        raise _checks.ArgumentError(
+            longest.replace("_", "-"),
+            f"the sweep has {points} points, about {_checks.format_bytes(points * BYTES_PER_POINT)} "
+            f"of results; {_checks.format_bytes(available)} is available",
+        )
 
 
 def add_arguments(parser) -> None:
@@ -67,12 +94,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .._checks import ArgumentError
+    from .._checks import ArgumentError, output_folder
     from ..devices import use_cpu_cores
     from ..plotting import plot_sweep
     from ..precision_check import sweep_keys
     from ..sweep import sweep
 
+    output_folder("out", args.out)  # --out '' wrote its plot to /sweep.png
     if args.devices in (None, "cpu"):
         try:
             use_cpu_cores()  # the chunks split over every core
@@ -94,6 +122,7 @@ def run(args) -> int:
             t_max = args.t_max[0]
     if not axes:
         axes = {"alpha": [model.pop("alpha")]}
+    _check_size(axes, grid=not args.zip)
     result = sweep(
         model,
         axes,
@@ -107,6 +136,8 @@ def run(args) -> int:
         backend=args.devices,
         memory=args.memory,
     )
+    for note in result.notes:  # a repaired folder is worth a line where the user looks
+        print(f"qbjax sweep: {note}", file=sys.stderr)
     figure = None if args.no_plot else plot_sweep(result, f"{args.out}/sweep.png")
     report = {
         "points": [_contract(point, result.plan.names) for point in result.points()],
@@ -116,10 +147,11 @@ def run(args) -> int:
         **sweep_keys(result),
         "resumed_chunks": result.resumed_chunks,
         "chunks": result.plan.n_chunks,
+        "notes": list(result.notes),
         "out": args.out,
         "plot": figure,
     }
-    print(json.dumps(report) if args.json else _summary(result, report))
+    emit(report, args.json, lambda r: _summary(result, r))
     return 0
 
 
