@@ -87,6 +87,31 @@ def finite(name: str, value):
     return value
 
 
+MAX_MAGNITUDE = 1e12  # couplings and fields, in units of B: sums and squares stay far from overflow
+MIN_PHASE, MAX_PHASE = 1e-6, 1e8  # t sum_k |c_k|: W(t) resolvable in float64; degree and grid bounded
+
+
+def magnitude(name: str, value, limit: float = MAX_MAGNITUDE):
+    """Finite with |value| <= limit (arrays elementwise); tracers pass through."""
+    finite(name, value)
+    if not is_traced(value) and np.any(np.abs(np.asarray(value)) > limit):
+        raise ArgumentError(name, f"must be within +-{limit:g} (units of B), got {shown(value)}")
+    return value
+
+
+def charging_phase(name: str, t: float, norm: float) -> None:
+    """Refuse a window whose phase t ||H|| (with ||H|| <= norm = sum_k |c_k|) lies outside
+    [MIN_PHASE, MAX_PHASE]: shorter, W(t) ~ (t ||H||)^2 is below float64's resolution and P
+    = W/t meaningless; longer, the propagation degree and the maxima grid grow without bound."""
+    if norm <= 0 or MIN_PHASE <= t * norm <= MAX_PHASE:
+        return
+    raise ArgumentError(
+        name,
+        f"must lie in [{MIN_PHASE / norm:.3g}, {MAX_PHASE / norm:.3g}] for this battery "
+        f"(t sum|c_k| within [{MIN_PHASE:g}, {MAX_PHASE:g}]), got {t:g}",
+    )
+
+
 def positive(name: str, value):
     """Finite and > 0."""
     finite(name, value)
@@ -110,6 +135,15 @@ def integer_at_least(name: str, value, minimum: int) -> int:
     if value < minimum:
         raise ArgumentError(name, f"must be an integer >= {minimum}, got {value}")
     return int(value)
+
+
+def integer_in(name: str, value, minimum: int, maximum: int, why: str = "") -> int:
+    """A Python integer in [minimum, maximum]; `why` says what the upper limit protects."""
+    value = integer_at_least(name, value, minimum)
+    if value > maximum:
+        reason = f" ({why})" if why else ""
+        raise ArgumentError(name, f"must be an integer in {minimum}..{maximum}{reason}, got {value}")
+    return value
 
 
 def one_of(name: str, value: str, allowed: Iterable[str]) -> str:
@@ -167,6 +201,57 @@ def fits_in_memory(n_sites: int, bytes_for, method: str, detail: str = "") -> No
             "n",
             f"n = {n_sites} needs about {format_bytes(needed)} for the {method} method{detail} but "
             f"{format_bytes(available)} is available; allowed range here is 1 <= n <= {n_max}",
+        )
+
+
+def output_folder(name: str, path) -> str:
+    """`path` as a folder this process can write into (created now, before any work), or
+    ArgumentError(name): an empty name, a file in the way, no permission, a read-only disk."""
+    if not str(path).strip():
+        raise ArgumentError(name, "must name a folder, got ''")
+    try:
+        os.makedirs(path, exist_ok=True)
+        _probe_write(os.path.join(path, f".qbjax-write-probe-{os.getpid()}"))
+    except OSError as error:
+        raise ArgumentError(name, f"cannot write into folder {path!r}: {error.strerror}") from None
+    return str(path)
+
+
+def output_file(name: str, path, suffix: str = ".png") -> str:
+    """`path` with `suffix` added when it has none (as the file will be written, so a report
+    names the file that exists), checked writable before any work, or ArgumentError(name)."""
+    if not str(path).strip():
+        raise ArgumentError(name, "must name a file, got ''")
+    path = str(path) if os.path.splitext(str(path))[1] else f"{path}{suffix}"
+    if os.path.isdir(path):
+        raise ArgumentError(name, f"{path!r} is a folder; give a file name")
+    folder = os.path.dirname(path) or "."
+    try:
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(2, "No such folder")
+        _probe_write(os.path.join(folder, f".qbjax-write-probe-{os.getpid()}"))
+    except OSError as error:
+        raise ArgumentError(name, f"cannot write {path!r}: {error.strerror}") from None
+    return path
+
+
+def _probe_write(path: str) -> None:
+    """Create and remove an empty file: permissions alone miss a read-only disk or root."""
+    with open(path, "w"):
+        pass
+    os.remove(path)
+
+
+MAX_STARTS = 4096  # parallel starting points of optimize and control
+MAX_SEED = 2**63 - 1
+
+
+def fits(name: str, needed: int, what: str) -> None:
+    """Refuse, before allocating, `what` needing `needed` bytes beyond the available memory."""
+    available = available_memory_bytes()
+    if needed > available:
+        raise ArgumentError(
+            name, f"{what} needs about {format_bytes(needed)}, {format_bytes(available)} is available"
         )
 
 

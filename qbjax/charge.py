@@ -206,6 +206,11 @@ def charge(
     if traced:
         engine.require("differentiable", "to differentiate or batch `charge`")
     t_end = window_end(t_max, times)  # before `times` becomes an array (a tracer under jit)
+    if not _checks.is_traced((model, t_end)):
+        # half the engine's frequency bound: sum_k |c_k|, or its own sharper and cheaper
+        # bound (the symmetric subspace never builds the N^2 Pauli terms of N = 2000)
+        norm = 0.5 * float(engine.frequency_bound(model))
+        _checks.charging_phase("t_max" if t_end == float(t_max) else "times", t_end, norm)
     if _exportable(engine, model, (t_max, times)):
         stored = _charge_from_programs(engine, model, t_end, t_max, times, n_grid)
         if stored is not None:

@@ -65,7 +65,7 @@ MEASURES = (
 def charger_hamiltonian(omega_b=1.0, omega_c=1.0, j1=1.0, j2=0.0) -> PauliSum:
     """H of the battery (site 0) and charger (site 1); every number may be traced."""
     for name, value in (("omega_b", omega_b), ("omega_c", omega_c), ("j1", j1), ("j2", j2)):
-        _checks.finite(name, value)
+        _checks.magnitude(name, value)
     dtype = jnp.result_type(omega_b, omega_c, j1, j2, float)
     omega_b, omega_c, j1, j2 = (jnp.asarray(x, dtype) for x in (omega_b, omega_c, j1, j2))
     return pauli_sum(
@@ -171,7 +171,10 @@ def resource_series(
     """
     _checks.time_grid("times", times)
     for name, value in (("omega_b", omega_b), ("omega_c", omega_c), ("j1", j1), ("j2", j2)):
-        _checks.finite(name, value)
+        _checks.magnitude(name, value)
+    if not _checks.is_traced((times, omega_b, omega_c, j1, j2)):
+        norm = sum(abs(float(x)) for x in (omega_b, omega_c, j1, j2))
+        _checks.charging_phase("times", float(np.max(np.asarray(times))), norm)
     rho0 = initial_state(initial)
     times = jnp.asarray(times, dtype=jnp.result_type(float))
     return _series(times, jnp.asarray(rho0), omega_b, omega_c, j1, j2)

@@ -24,6 +24,7 @@ from . import _checks, box_search, pulses, qsl
 from .models import SpinChain
 
 OBJECTIVES = ("power", "ergotropy")
+MAX_SEGMENTS = 4096
 CONSTANT_GRID = {1: 65, 2: 17, 3: 9}  # grid points per dimension for the best constant drive
 
 
@@ -137,12 +138,21 @@ def control(
         method: "auto", "dense" or "chebyshev" (`pulses`).
     """
     _checks.positive("omega_max", omega_max)
-    segments = _checks.integer_at_least("segments", segments, 1)
-    starts = _checks.integer_at_least("starts", starts, 1)
+    segments = _checks.integer_in(
+        "segments", segments, 1, MAX_SEGMENTS, "each is a free parameter of the pulse"
+    )
+    starts = _checks.integer_in("starts", starts, 1, _checks.MAX_STARTS)
     steps = _checks.integer_at_least("steps", steps, 1)
+    _checks.integer_in("seed", seed, 0, _checks.MAX_SEED)
     _checks.one_of("objective", objective, OBJECTIVES)
     t_lo, t_hi = _time_bounds(t)
     battery = pulses.pulsed_battery(model, quadratures)
+    # reverse mode through the pulse keeps a state per segment for every start
+    state = 2**battery.n_sites * 16
+    needed = 3 * starts * (segments + 4) * state
+    _checks.fits(
+        "segments" if segments > starts else "starts", needed, f"{starts} starts of {segments} segments"
+    )
     ground = _ground_energy(battery)
 
     def problem(k: int) -> _Problem:

@@ -84,7 +84,7 @@ def power_law(n: int, g, p, *, periodic: bool = False) -> Couplings:
 def couplings(n: int, coupling: str, g, p=1.0, *, periodic: bool = False) -> Couplings:
     """Coupling graph by name: "nn" (nearest neighbour) or "lr" (power law g/r^p)."""
     _checks.one_of("coupling", coupling, COUPLINGS)
-    _checks.finite("g", g)
+    _checks.magnitude("g", g)
     _checks.nonnegative("p", p)  # checked for "nn" too: the flag's range does not depend on it
     if coupling == "nn":
         return nearest_neighbour(n, g, periodic=periodic)
@@ -97,7 +97,7 @@ def local_field(n: int, strength, axis: str = "z", *, name: str = "field") -> Pa
     `name` is the argument name used in error messages.
     """
     n = _checks.integer_at_least("n", n, 1)
-    _checks.finite(name, strength)
+    _checks.magnitude(name, strength)
     strength = _checks.array_module(strength).asarray(strength)
     if strength.ndim not in (0, 1) or (strength.ndim == 1 and strength.shape[0] != n):
         raise _checks.ArgumentError(name, f"must be a number or {n} site values, got shape {strength.shape}")
@@ -125,8 +125,8 @@ def interaction(c: Couplings, alpha=0.0, dm=0.0, dm_axis: str = "z") -> PauliSum
             (D_x, D_y, D_z) is a general DM vector, D . (s_i x s_j); `dm_axis` is then unused.
         dm_axis: "x", "y" or "z".
     """
-    _checks.finite("alpha", alpha)
-    _checks.finite("dm", dm)
+    _checks.magnitude("alpha", alpha)
+    _checks.magnitude("dm", dm)
     _checks.one_of("dm_axis", dm_axis, DM_AXES)
     dm = _checks.array_module(dm).asarray(dm)
     if dm.shape == ():
@@ -262,7 +262,7 @@ class SpinChain(eqx.Module):
             )
         _checks.one_of("initial", self.initial, INITIAL_STATES)
         for name in PARAMETERS:
-            _checks.finite(name, getattr(self, name))
+            _checks.magnitude(name, getattr(self, name))
         _checks.nonnegative("p", self.p)
         for name in ("field", "omega"):
             shape = np.shape(getattr(self, name))

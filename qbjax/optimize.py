@@ -37,6 +37,7 @@ from .models import PARAMETERS, SpinChain
 OPTIMIZABLE = (*PARAMETERS, "t")
 # the polish in single precision: a Newton step cannot resolve gains below the rounding of P
 # (about 1e-7 relative), and the Hessian's differences need a step near the cube root of it
+GRAD_MEMORY = 3  # reverse mode keeps about this many times a start's forward memory
 SINGLE_GAIN_TOLERANCE = 1e-6
 SINGLE_HESSIAN_STEP = 3e-3
 
@@ -212,8 +213,9 @@ def optimize(
         precision: "double" or "single" (complex64; dense, Chebyshev and Krylov), None:
             the engine's own (double for a name).
     """
-    starts = _checks.integer_at_least("starts", starts, 1)
+    starts = _checks.integer_in("starts", starts, 1, _checks.MAX_STARTS)
     steps = _checks.integer_at_least("steps", steps, 1)
+    _checks.integer_in("seed", seed, 0, _checks.MAX_SEED)
     _checks.positive("learning_rate", learning_rate)
     window = _window(model, vary, t_max)
     if "t" in vary and vary["t"] is None and window is None:
@@ -221,6 +223,8 @@ def optimize(
     bounds = _bounds(vary, window)
     objective = _Objective(model, bounds, window, None if n_grid is None else check_grid(n_grid))
     objective.plan(method, starts, precision)
+    per_start = GRAD_MEMORY * objective.engine.memory_bytes(objective.chain(next(objective.corners())))
+    _checks.fits("starts", starts * per_start, f"{starts} starts run at once")
     single = objective.engine.precision == "single"
     x0 = jnp.asarray(box_search.latin_hypercube(starts, len(bounds), seed))
     x, values, history = box_search.run_adam(lambda z: objective(z)[0], x0, steps, learning_rate)

@@ -99,7 +99,8 @@ for engine in (Dense(), Chebyshev(bounds=(-30.0, 30.0)), Krylov(spectral_width=6
     engine = engine.with_precision("single")
     charge(chain, 0.5, times=[0.1, 0.3], method=engine)
     jax.grad(lambda dm: charge(chain.replace(dm=dm), 0.5, method=engine).max_power)(0.7)
-sweep({"n": 6, "dm": 0.4}, {"alpha": np.linspace(-1, 1, 4)}, method="chebyshev", precision="single", progress=False)
+axes = {"alpha": np.linspace(-1, 1, 4)}
+sweep({"n": 6, "dm": 0.4}, axes, method="chebyshev", precision="single", progress=False)
 main(["charge", "--n", "6", "--precision", "single", "--method", "chebyshev", "--json"])
 """
 
@@ -107,16 +108,18 @@ main(["charge", "--n", "6", "--precision", "single", "--method", "chebyshev", "-
 def low_precision_products(text: str) -> list[str]:
     """The dots in HLO text on float32 or complex64 operands that do not ask for the highest
     precision (`operand_precision={highest,highest}`)."""
-    dots = [line for line in text.splitlines() if re.search(r"= (f32|c64)\[[\d,]*\](\{[\d,]*\})? dot\(", line)]
+    single_dot = re.compile(r"= (f32|c64)\[[\d,]*\](\{[\d,]*\})? dot\(")
+    dots = [line for line in text.splitlines() if single_dot.search(line)]
     return [line.strip()[:160] for line in dots if "operand_precision={highest,highest}" not in line]
 
 
 def test_low_precision_products_are_found_in_hlo_text():
+    dims = "lhs_contracting_dims={1}, rhs_contracting_dims={0}"
+    highest = "operand_precision={highest,highest}"
     text = (
-        "  %dot.3 = c64[4]{0} dot(c64[4,4]{1,0} %a, c64[4]{0} %b), lhs_contracting_dims={1}, rhs_contracting_dims={0}\n"
-        "  %dot.4 = f32[4]{0} dot(f32[4,4]{1,0} %a, f32[4]{0} %b), lhs_contracting_dims={1}, "
-        "rhs_contracting_dims={0}, operand_precision={highest,highest}\n"
-        "  %dot.5 = f64[4]{0} dot(f64[4,4]{1,0} %a, f64[4]{0} %b), lhs_contracting_dims={1}, rhs_contracting_dims={0}"
+        f"  %dot.3 = c64[4]{{0}} dot(c64[4,4]{{1,0}} %a, c64[4]{{0}} %b), {dims}\n"
+        f"  %dot.4 = f32[4]{{0}} dot(f32[4,4]{{1,0}} %a, f32[4]{{0}} %b), {dims}, {highest}\n"
+        f"  %dot.5 = f64[4]{{0}} dot(f64[4,4]{{1,0}} %a, f64[4]{{0}} %b), {dims}"
     )
     assert [line.split()[0] for line in low_precision_products(text)] == ["%dot.3"]
 

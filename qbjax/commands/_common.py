@@ -131,3 +131,37 @@ def vary_flag(text: str) -> tuple[str, tuple[float, float] | None]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected NAME=lo:hi (or t), got {text!r}") from None
     return name.strip(), (lo, hi)
+
+
+def finite_report(report: dict) -> dict:
+    """The report with every NaN or infinite number as null, each named in `notes` (a
+    quantity that is undefined there, such as a speed limit at t = 0): JSON has no NaN."""
+    notes = list(report.get("notes", []))
+
+    def clean(value, path: str):
+        if isinstance(value, float) and not math.isfinite(value):
+            notes.append(f"{path} is undefined here ({value}); reported as null")
+            return None
+        if isinstance(value, dict):
+            return {key: clean(item, f"{path}.{key}" if path else key) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return value
+
+    cleaned = clean(report, "")
+    if notes:
+        cleaned["notes"] = notes
+    return cleaned
+
+
+def emit(report: dict, as_json: bool, table) -> None:
+    """Print the report as one JSON object (no NaN or Infinity: `finite_report`) or as
+    `table(report)` followed by its notes."""
+    import json
+
+    if as_json:
+        print(json.dumps(finite_report(report), allow_nan=False))
+        return
+    print(table(report))
+    for note in finite_report(report).get("notes", []):
+        print(f"note: {note}")

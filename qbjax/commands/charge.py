@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from ._common import (
     INITIAL_HELP,
     add_memory_flag,
@@ -11,6 +9,7 @@ from ._common import (
     add_model_flags,
     add_precision_flag,
     default_t_max,
+    emit,
     model_kwargs,
     times_list,
 )
@@ -61,7 +60,7 @@ def run(args) -> int:
     )
     if not isinstance(report["initial"], str):
         report["initial"] = args.initial  # the file's name
-    print(json.dumps(report) if args.json else _table(report))
+    emit(report, args.json, _table)
     return 0
 
 

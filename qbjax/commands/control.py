@@ -12,9 +12,7 @@ P_QSL = W Delta E_T / L (power <= qsl_bound).
 
 from __future__ import annotations
 
-import json
-
-from ._common import add_model_flags, model_kwargs, vary_flag
+from ._common import add_model_flags, emit, model_kwargs, vary_flag
 
 HELP = "optimal charging pulse within |omega(t)| <= omega_max (piecewise constant), vs constant drive"
 
@@ -58,10 +56,13 @@ def _window(args):
 
 
 def run(args) -> int:
+    from .. import _checks
     from ..control import control
     from ..models import SpinChain
 
     model = {key: value for key, value in model_kwargs(args).items() if key != "omega"}
+    if args.plot is not None:  # the file as it will be written (FILE.png), checked before the work
+        args.plot = _checks.output_file("plot", args.plot)
     window = _window(args)
     chain = SpinChain.of(model)
     result = control(
@@ -79,7 +80,7 @@ def run(args) -> int:
     report = _report(model, args, result)
     if args.plot:
         report["plot"] = _plot(chain, result, args)
-    print(json.dumps(report) if args.json else _table(report))
+    emit(report, args.json, _table)
     return 0
 
 

@@ -10,7 +10,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .. import _checks
     from ..demo import run_demo
 
-    print(run_demo(args.out))
+    print(run_demo(_checks.output_folder("out", args.out)))
     return 0

@@ -10,9 +10,7 @@ over the window (0, t_max]; with t it is P(T) = W(T)/T at the varied T.
 
 from __future__ import annotations
 
-import json
-
-from ._common import add_method_flag, add_model_flags, add_precision_flag, model_kwargs, vary_flag
+from ._common import add_method_flag, add_model_flags, add_precision_flag, emit, model_kwargs, vary_flag
 
 HELP = "maximise charging power over model parameters within bounds (multi-start Adam)"
 
@@ -45,16 +43,23 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from .. import _checks
+    from ..models import SpinChain
     from ..optimize import optimize
     from ..precision_check import precision_keys
 
     vary = {}
+    model = model_kwargs(args)
     for name, limits in args.vary:
         if name in vary:
             raise _checks.ArgumentError("vary", f"{name} is given twice")
+        # a fixed value other than the default beside --vary of the same parameter: a conflict
+        if name in model and model[name] != SpinChain.__dataclass_fields__[name].default:
+            raise _checks.ArgumentError(
+                name.replace("_", "-"), f"is varied by --vary {name}=lo:hi; give one or the other"
+            )
         vary[name] = limits
     result = optimize(
-        model_kwargs(args),
+        model,
         vary,
         t_max=args.t_max,
         starts=args.starts,
@@ -73,7 +78,7 @@ def run(args) -> int:
         "history": result.history.tolist(),
         **precision_keys(result.model, result.precision, result.max_power, result.t_max_power, None),
     }
-    print(json.dumps(report) if args.json else _table(report))
+    emit(report, args.json, _table)
     return 0
 
 

@@ -29,8 +29,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .. import _checks
     from ..figures import reproduce
 
+    args.out = _checks.output_folder("out", args.out)  # before any work, not after a minute of it
     options = {
         key: value
         for key, value in (

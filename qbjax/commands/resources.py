@@ -10,8 +10,9 @@ texture_pair and the correlation measures are of the pair rho_bc (`qbjax.charger
 from __future__ import annotations
 
 import argparse
-import json
 import math
+
+from ._common import emit
 
 HELP = "two-qubit battery-charger model: capacity and quantum resources over time"
 
@@ -63,12 +64,13 @@ def add_arguments(parser) -> None:
 def _t_max(args) -> float:
     from .. import _checks
 
+    for name in ("omega_b", "omega_c", "j1", "j2"):
+        _checks.magnitude(name, getattr(args, name))
     if args.t_max is not None:
         _checks.positive("t_max", args.t_max)
+        norm = sum(abs(getattr(args, name)) for name in ("omega_b", "omega_c", "j1", "j2"))
+        _checks.charging_phase("t_max", args.t_max, norm)
         return args.t_max
-    _checks.finite("omega_b", args.omega_b)
-    _checks.finite("omega_c", args.omega_c)
-    _checks.finite("j1", args.j1)
     rabi = math.hypot(args.omega_b - args.omega_c, args.j1)
     if rabi == 0:
         raise _checks.ArgumentError("t_max", "must be given when omega_b = omega_c and j1 = 0 (no dynamics)")
@@ -98,7 +100,9 @@ def run(args) -> int:
     from ..plot_resources import pearson, spearman
 
     t_max = _t_max(args)
-    n_times = _checks.integer_at_least("n_times", args.n_times, 2)
+    n_times = _checks.integer_in("n_times", args.n_times, 2, _checks.MAX_TIMES)
+    if args.plot is not None:  # the file as it will be written (FILE.png), checked before the work
+        args.plot = _checks.output_file("plot", args.plot)
     initial = _initial(args)
     times = np.linspace(0.0, t_max, n_times)
     series = resource_series(
@@ -131,7 +135,7 @@ def run(args) -> int:
             f"J1 = {args.j1:g}, J2 = {args.j2:g}, initial {initial_label}"
         )
         plot_resources(series, args.plot, title)
-    print(json.dumps(report) if args.json else _table(report, series))
+    emit(report, args.json, lambda r: _table(r, series))
     return 0
 
 

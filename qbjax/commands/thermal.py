@@ -9,9 +9,7 @@ times in 1/omega_0.
 
 from __future__ import annotations
 
-import json
-
-from ._common import times_list
+from ._common import emit, times_list
 
 HELP = "thermal-gradient battery: NESS, heat currents, two-stroke cycle"
 
@@ -64,7 +62,7 @@ def run(args) -> int:
         for key in ("work", "heat_a", "heat_s", "efficiency", "power"):
             report[key] = [float(getattr(c, key)) for c in cycles]
         report["converged"] = [c.converged for c in cycles]
-    print(json.dumps(report) if args.json else _table(report))
+    emit(report, args.json, _table)
     return 0
 
 

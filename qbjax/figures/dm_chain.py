@@ -39,6 +39,10 @@ STARTS = ("down", "ground")
 RESOURCE_N = 4
 RESOURCE_DMS = (0.0, 1.0, 2.0)
 UNITS = {"time": "1/B", "work": "B", "power": "B^2", "ergotropy": "B"}
+# the largest scan (reproduce --points, --n-max): 8 readings x (N - 1) x points charges,
+# about 6 minutes at the defaults (9 points, N <= 8) on 2 cores
+MAX_POINTS = 201
+MAX_N = 12
 
 
 def model(n: int, *, g: float, dm: float, axis: str, protocol: str, start: str) -> dict:
@@ -244,8 +248,8 @@ def dm_chain(out: Path, *, points: int = 9, n_max: int = 8, **_) -> dict:
     """P_max and maximum ergotropy against D in every reading; resources over time."""
     from .le2018 import _write
 
-    _checks.integer_at_least("points", points, 2)
-    n_max = _checks.integer_at_least("n_max", n_max, 2)
+    _checks.integer_in("points", points, 2, MAX_POINTS, "D values, each a charge per N and reading")
+    n_max = _checks.integer_in("n_max", n_max, 2, MAX_N, "every N up to it is charged at every D and reading")
     dms = np.linspace(0.0, 2.0, points)
     readings = scan(n_max, dms)
     times = np.linspace(0.0, window(), 201)

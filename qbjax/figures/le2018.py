@@ -25,6 +25,11 @@ SINGLE_SPIN_POWER = 2 * math.sin(X_STAR) ** 2 / X_STAR  # P^(1) / (omega B) = 1.
 
 UNITS = {"time": "1/B", "work": "B", "power": "B^2"}
 PAPER = "Le et al., PRA 97, 022106 (2018)"
+# bounds of the figures' sizes (reproduce --points, --n-max): each fig. 2 point and each N of
+# figs. 4 and 6 is one charge, exact diagonalisation up to N = 12, the symmetric subspace beyond
+MAX_CHARGES = 2001
+MAX_QUANTUM_N = 12
+MAX_SYMMETRIC_N = 1024
 
 
 def single_spin_power(omega: float, field: float = FIELD) -> float:
@@ -66,7 +71,7 @@ def _pyplot():
 # ---------------------------------------------------------------------------------------------
 def fig2(out: Path, *, points: int = 21, **_) -> dict:
     """P_max / P_ind of an N = 4 chain against alpha; nn and lr (p = 1); g = B, omega = 4B."""
-    _checks.integer_at_least("points", points, 2)
+    _checks.integer_in("points", points, 2, MAX_CHARGES, "each point is one charge")
     alphas = np.linspace(-1.0, 1.0, points)
     p_ind = 4 * single_spin_power(4.0)
     series = {}
@@ -86,7 +91,7 @@ def fig2(out: Path, *, points: int = 21, **_) -> dict:
 # ---------------------------------------------------------------------------------------------
 def fig3(out: Path, *, points: int = 1601, **_) -> dict:
     """Work of a two-spin battery at strong coupling: g = 20B, omega = 3B, alpha = 0; eqs. 13-14."""
-    _checks.integer_at_least("points", points, 2)
+    _checks.integer_in("points", points, 2, _checks.MAX_TIMES, "times of one curve")
     g, omega = 20.0, 3.0
     times = np.linspace(0.0, 8.0, points)
     exact = point({"n": 2, "g": g, "omega": omega, "alpha": 0.0}, times=times.tolist())
@@ -114,7 +119,7 @@ FIG46_CHAINS = {
 
 def fig4(out: Path, *, n_max: int = 8, **_) -> dict:
     """Strong coupling g = 100B, omega = 4B: W_max, P_max, P at W_max, W at P_max against N."""
-    _checks.integer_at_least("n_max", n_max, 1)
+    _checks.integer_in("n_max", n_max, 1, MAX_QUANTUM_N, "its quantum points are exact diagonalisations")
     ns = list(range(1, n_max + 1))
     series = {
         label: [point({"n": n, "g": 100.0, "omega": 4.0, **chain}) for n in ns]
@@ -141,7 +146,7 @@ def fig4(out: Path, *, n_max: int = 8, **_) -> dict:
 # ---------------------------------------------------------------------------------------------
 def fig5(out: Path, *, points: int = 201, **_) -> dict:
     """Weak coupling, N = 7, lr p = 1, g = B, omega = 10B, alpha = 0: W(t), P(t) against eq. 18."""
-    _checks.integer_at_least("points", points, 2)
+    _checks.integer_in("points", points, 2, _checks.MAX_TIMES, "times of one curve")
     n, g, omega, alpha = 7, 1.0, 10.0, 0.0
     t_max = 2 * math.pi / omega
     times = np.linspace(0.0, t_max, points)
@@ -174,8 +179,8 @@ def fig6(out: Path, *, n_max: int = 8, n_max_symmetric: int = 64, **_) -> dict:
     Beyond the paper: uniform all-to-all coupling (p = 0), quantum from the exact symmetric
     subspace up to n_max_symmetric, approaches the mean-field curve as N grows.
     """
-    _checks.integer_at_least("n_max", n_max, 1)
-    _checks.integer_at_least("n_max_symmetric", n_max_symmetric, 1)
+    _checks.integer_in("n_max", n_max, 1, MAX_QUANTUM_N, "its quantum points are exact diagonalisations")
+    _checks.integer_in("n_max_symmetric", n_max_symmetric, 1, MAX_SYMMETRIC_N, "one charge per N")
     ns = list(range(1, n_max + 1))
     quantum, classical = {}, {}
     for label, chain in FIG46_CHAINS.items():

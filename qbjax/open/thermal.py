@@ -81,11 +81,13 @@ def thermal_pair(
     Defaults: the paper's temperatures T_A = 2, T_S = 0.1 (omega_0 = 1); a detuned pair
     omega_A = 1, omega_S = 0.5 (inversion needs omega_A > omega_S), g = 0.1, gamma = 0.01.
     """
+    for name, value in (("omega_a", omega_a), ("omega_s", omega_s), ("g", g), ("gamma", gamma)):
+        _checks.magnitude(name, value)
     _checks.positive("omega_a", omega_a)
     _checks.positive("omega_s", omega_s)
-    _checks.finite("g", g)
     _checks.positive("gamma", gamma)
     gamma_s = gamma if gamma_s is None else gamma_s
+    _checks.magnitude("gamma_s", gamma_s)
     _checks.positive("gamma_s", gamma_s)
     _checks.positive("temp_a", temp_a)
     _checks.positive("temp_s", temp_s)
@@ -298,6 +300,9 @@ def two_stroke_cycle(
     which bounds the distance to the fixed point by about tol.
     """
     _checks.positive("tau", tau)
+    if not _checks.is_traced((pair, tau)):  # exp(-L tau) of the cycle: its phase bounded as a charge's
+        rates = (pair.omega_a, pair.omega_s, pair.g, pair.gamma_a, pair.gamma_s)
+        _checks.charging_phase("tau", float(tau), sum(abs(float(x)) for x in rates))
     _checks.positive("tol", tol)
     max_iterations = _checks.integer_at_least("max_iterations", max_iterations, 1)
     if _checks.is_traced(pair) or _checks.is_traced(tau):
