@@ -221,10 +221,10 @@ def plan_sweep(
         rows = np.stack([m.reshape(-1) for m in mesh], axis=1)
     else:
         lengths = {len(c) for c in columns}
-        if len(lengths) != 1:
-            raise _checks.ArgumentError(
-                "axes", f"a list of points needs axes of equal length, got {sorted(lengths)}"
-            )
+        if len(lengths) != 1:  # named after the first swept parameter whose length differs
+            odd = next(name for name, c in zip(names, columns, strict=True) if len(c) != len(columns[0]))
+            sizes = ", ".join(f"{name} {len(c)}" for name, c in zip(names, columns, strict=True))
+            raise _checks.ArgumentError(odd, f"zipped points need swept values of equal length, got {sizes}")
         shape = (len(columns[0]),)
         rows = np.stack(columns, axis=1)
     rows = np.concatenate([rows, _windows(fixed, names, rows, t_max)[:, None]], axis=1)

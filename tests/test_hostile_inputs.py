@@ -40,11 +40,18 @@ CASES = {
             "--chunk": COUNTS,
             "--out": [""],
             "--g": HUGE,
+            "--zip --dm": ["0,0.5"],  # zipped with --alpha's 3 values
         },
     ),
     "optimize": (
         ["--n", "3", "--vary", "alpha=-1:1", "--steps", "2"],
-        {"--starts": [*COUNTS, "1000000000"], "--seed": ["-1", "x"], "--steps": COUNTS, "--g": HUGE, "--alpha": ["5"]},
+        {
+            "--starts": [*COUNTS, "1000000000"],
+            "--seed": ["-1", "x"],
+            "--steps": COUNTS,
+            "--g": HUGE,
+            "--alpha": ["5"],  # fixed while --vary alpha=-1:1 varies it
+        },
     ),
     "control": (
         ["--n", "2", "--t", "0.5", "--omega-max", "4", "--steps", "2"],
@@ -87,7 +94,8 @@ DRAWS = [
 def _refused(command: str, flag: str, value: str, tmp_path, capsys) -> None:
     required, _ = CASES.get(command, ([], {}))
     out = ["--out", str(tmp_path / "out")] if command in ("sweep", "reproduce", "bench", "demo") else []
-    argv = [command, *required, *out, f"{flag}={value}"]  # '=' keeps '-1' a value
+    *switches, flag = flag.split()  # "--zip --dm": a switch, then the flag refused
+    argv = [command, *required, *out, *switches, f"{flag}={value}"]  # '=' keeps '-1' a value
     try:
         code = main(argv)
     except SystemExit as exit:  # argparse's own refusals (a value of the wrong type)

@@ -41,6 +41,17 @@ def test_matfree_equals_the_dense_matrix(name, n):
     np.testing.assert_allclose(np.asarray(got), expected, atol=1e-13)
 
 
+def test_groups_beyond_one_fused_loop_give_the_same_product():
+    # lr, N = 8: 28 bond groups and 8 field groups, more than one loop holds on the CPU
+    from qbjax.propagate.matfree import CPU_FUSED_GROUPS
+
+    battery = qbjax.spin_chain_battery(8, coupling="lr", p=0.7, alpha=0.3, dm=0.6, protocol="add")
+    assert matfree(battery.charging).n_groups > CPU_FUSED_GROUPS
+    psi = _state(8, seed=2)
+    expected = np.asarray(dense(battery.charging)) @ np.asarray(psi)
+    np.testing.assert_allclose(np.asarray(_apply(battery.charging, psi)), expected, atol=1e-12)
+
+
 def test_matfree_matches_an_independent_sparse_chain():
     h_ref, h0_ref = xxz_dm_chain(7, 0.8, 0.4, 0.5, 1.3, 3.0)
     battery = qbjax.spin_chain_battery(7, g=0.8, alpha=0.4, dm=0.5, field=1.3, omega=3.0)

@@ -119,7 +119,7 @@ def test_bad_sweeps_are_refused():
         plan_sweep({"n": 3}, {"t_max": [1.0, 0.0]})
     with pytest.raises(ArgumentError, match="omega: must be nonzero"):
         plan_sweep({"n": 3}, {"omega": [0.0, 1.0]})
-    with pytest.raises(ArgumentError, match=r"axes: .*equal length"):
+    with pytest.raises(ArgumentError, match=r"dm: .*equal length"):
         plan_sweep({"n": 3}, {"alpha": [0.0, 1.0], "dm": [0.0]}, grid=False)
     with pytest.raises(ArgumentError, match=r"n: .*allowed range"):
         plan_sweep({"n": 40}, {"alpha": [0.0, 1.0]})

@@ -14,8 +14,12 @@ broadcast over the other axes instead of a 2^N vector: a nearest-neighbour chain
 about 2N groups and needs O(N) numbers of weights, not O(N 2^N). The diagonal group
 (f = 0, sigma^z products) is kept the same way, one tiny tensor per term, and summed
 where it is used: never a 2^N vector in memory or in the program. XLA fuses the groups'
-products, reversals and sums into one loop over the state (one write, and one read of psi
-per group when the state is larger than the caches).
+products, reversals and sums into loops over the state (one read of psi per group when the
+state is larger than the caches). On the CPU the groups are fused CPU_FUSED_GROUPS at a
+time, each piece added into the result: one loop over all 39 groups of an N = 20 chain took
+62 ms on this 2-core machine, two loops 36 ms (N = 18: 1.33x, N = 22: 1.10x, single
+precision at N = 20: 1.50x; benchmarks/RESULTS.md). Accelerators keep one loop, which reads
+psi once per group and writes once.
 
 Shapes: psi (2**N,) complex128 or complex64; the result has psi's dtype.
 """
@@ -33,6 +37,8 @@ from jaxtyping import Array, Complex, Float
 
 from ..precision import matmul
 from ..terms import PauliSum, Term, pauli_masks
+
+CPU_FUSED_GROUPS = 20  # flip-mask groups per fused loop on the CPU (see the module docstring)
 
 
 class _Layout(NamedTuple):
@@ -149,15 +155,24 @@ class MatFreeH(eqx.Module):
         real_dtype = jnp.real(psi).dtype
         diag = self.diagonal(real_dtype)
         out = jnp.zeros_like(psi) if diag is None else _times_real(psi, diag)
-        for layout, weight in zip(self.layouts, self.weights, strict=True):
-            x = psi.reshape(layout.dims)
-            w = weight.reshape(layout.weight_shape)
-            if jnp.iscomplexobj(w):
-                x = x * w.astype(psi.dtype)
-            else:
-                x = _times_real(x, w.astype(real_dtype))
-            # P_k moves the amplitude of s to t = s ^ f: reversing the flipped axes does exactly that
-            out = out + jnp.flip(x, axis=layout.flip_axes).reshape(d)
+        groups = list(zip(self.layouts, self.weights, strict=True))
+        # read while tracing: a process's programs run on its default backend
+        piece = CPU_FUSED_GROUPS if jax.default_backend() == "cpu" else max(len(groups), 1)
+        for start in range(0, len(groups), piece):
+            part = None
+            for layout, weight in groups[start : start + piece]:
+                x = psi.reshape(layout.dims)
+                w = weight.reshape(layout.weight_shape)
+                if jnp.iscomplexobj(w):
+                    x = x * w.astype(psi.dtype)
+                else:
+                    x = _times_real(x, w.astype(real_dtype))
+                # P_k moves the amplitude of s to t = s ^ f: reversing the flipped axes does that
+                y = jnp.flip(x, axis=layout.flip_axes).reshape(d)
+                part = y if part is None else part + y
+            out = out + part
+            if start + piece < len(groups):  # the barrier ends the loop: XLA would fuse them all
+                out = jax.lax.optimization_barrier(out)
         return out
 
     @property
