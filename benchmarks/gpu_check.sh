@@ -7,6 +7,7 @@
 #   ladder.jsonl   benchmarks/bench_large.py lines (time, peak memory, plan, P_max, W)
 #   cli.jsonl      whole `qbjax charge` and `qbjax sweep` processes, timed; single-precision
 #                  runs carry their double-precision spot checks
+#   bench.json     qbjax bench --devices gpu --n 8:28:2 (rows with predictions and bandwidth)
 #   tests.txt      pytest on the GPU
 #   log.txt        everything the steps printed
 # The machine needs jax with CUDA, equinox, optax, diffrax, scipy, matplotlib, tqdm and
@@ -14,6 +15,7 @@
 #
 #   OUT=/tmp/gpu bash benchmarks/gpu_check.sh            # on the GPU machine
 #   GPU_CHECK_DRY=1 OUT=/tmp/gpu bash benchmarks/gpu_check.sh   # CPU dry run, small sizes
+#   GPU_CHECK_ONLY="bench tests" bash benchmarks/gpu_check.sh   # only the steps named
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu_check_out}
@@ -27,8 +29,9 @@ DRY=${GPU_CHECK_DRY:-}
 # sizes: the ladder on a GPU; a dry run on the CPU uses small ones with the same steps
 if [ -n "$DRY" ]; then
   SINGLE=10 DOUBLE=10,12 LARGEST=13 CLI_N=12 SWEEP_SIDE=4 DEVICES=cpu TESTS="tests/test_programs.py -n 2"
+  BENCH_N=6:10:4
 else
-  SINGLE=20 DOUBLE=20,26 LARGEST=30 CLI_N=24 SWEEP_SIDE=32 DEVICES=gpu TESTS="-n 8"
+  SINGLE=20 DOUBLE=20,26 LARGEST=30 CLI_N=24 SWEEP_SIDE=32 DEVICES=gpu TESTS="-n 8" BENCH_N=8:28:2
   export XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 # the ladder needs the card, not JAX's default 75%
 fi
 
@@ -36,6 +39,9 @@ fi
 step() {
   local name=$1 limit=$2 left start rc
   shift 2
+  if [ -n "${GPU_CHECK_ONLY:-}" ] && [[ " $GPU_CHECK_ONLY " != *" $name "* ]]; then
+    return
+  fi
   left=$((DEADLINE - $(date +%s)))
   [ "$left" -lt "$limit" ] && limit=$left
   if [ "$limit" -le 5 ]; then
@@ -84,6 +90,10 @@ step cli_charge 40 bash -c "timed_cli cold $CHARGE; timed_cli repeated $CHARGE"
 step tests 150 env -u XLA_PYTHON_CLIENT_MEM_FRACTION XLA_PYTHON_CLIENT_PREALLOCATE=false bash -c \
   "$PY -m pytest -v $TESTS -p no:cacheprovider -p no:benchmark -W ignore::DeprecationWarning \
   >'$OUT/tests.txt' 2>&1; tail -5 '$OUT/tests.txt'"
+# issue 24: the bench a user runs to choose CPU or GPU, every row with its prediction
+step bench 420 $PY -m qbjax.cli bench --devices $DEVICES --n $BENCH_N --engines chebyshev,dense \
+  --batch 1,256 --repeats 3 --no-qutip --json --out /tmp/qbjax-gpu-bench
+cp /tmp/qbjax-gpu-bench/bench.json "$OUT/bench.json" 2>/dev/null
 # last, with whatever time is left: the largest size, its first call only
 step ladder_largest 600 $PY benchmarks/bench_large.py --n $LARGEST --precision single --once --out "$OUT/ladder.jsonl"
 rm -f "$OUT/.cli_out"
