@@ -142,3 +142,14 @@ def test_random_couplings_out_of_range_are_refused(flag, value, tmp_path, capsys
 def test_random_windows_outside_the_resolvable_phase_are_refused(t, tmp_path, capsys):
     # N = 4 at the defaults: sum |c_k| is about 20, so t_max in about [5e-8, 5e6] is allowed
     _refused("charge", "--t-max", repr(t), tmp_path, capsys)
+
+
+def test_json_reports_hold_null_and_a_note_where_a_value_is_undefined():
+    from qbjax.commands._common import finite_report
+
+    nan, inf = float("nan"), float("inf")
+    cleaned = finite_report({"qsl_bound": inf, "series": [1.0, nan], "inner": {"x": 2.0}, "notes": ["kept"]})
+    assert cleaned["qsl_bound"] is None and cleaned["series"] == [1.0, None]
+    assert cleaned["inner"] == {"x": 2.0}
+    assert cleaned["notes"][0] == "kept" and len(cleaned["notes"]) == 3
+    assert "qsl_bound is undefined here (inf)" in cleaned["notes"][1]
