@@ -10,6 +10,7 @@ charging, open systems, mean-field propagation) or optax (optimisation) load on 
 import importlib
 
 from ._checks import ArgumentError as ArgumentError
+from ._version import __version__ as __version__
 from .charge import ChargeResult as ChargeResult
 from .charge import charge as charge
 from .charge import energy_curve as energy_curve
@@ -69,8 +70,6 @@ from .terms import PauliSum as PauliSum
 from .terms import dense as dense
 from .terms import pauli_sum as pauli_sum
 
-__version__ = "0.1.0"
-
 # name -> module, imported on first access (PEP 562): these need diffrax (to_qutip and
 # from_qutip import the optional QuTiP only when called)
 _LAZY = {
@@ -79,7 +78,6 @@ _LAZY = {
     "NoisyCharge": ".noisy",
     "noise_sweep": ".noisy",
     "noisy_charge": ".noisy",
-    "evolve_meanfield": ".propagate.meanfield",
     "ThermalPair": ".open.thermal",
     "ness": ".open.thermal",
     "thermal_pair": ".open.thermal",

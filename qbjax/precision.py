@@ -34,6 +34,16 @@ _REAL = {"double": np.dtype(np.float64), "single": np.dtype(np.float32)}
 HIGHEST = jax.lax.Precision.HIGHEST
 
 
+def real_of(cdtype) -> np.dtype:
+    """float64 for complex128, float32 for complex64."""
+    return np.dtype(np.float64 if np.dtype(cdtype) == np.complex128 else np.float32)
+
+
+def scaled(x, s):
+    """x * s for complex x and a real s, under strict dtype promotion (s cast to x's dtype)."""
+    return x * jnp.asarray(s).astype(x.dtype)
+
+
 def matmul(a, b):
     """a @ b at the full precision of its operands (TF32 would round float32 to 10 bits)."""
     return jnp.matmul(a, b, precision=HIGHEST)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _checks
+from ._version import __version__
 
 MANIFEST = "sweep.json"
 CHUNKS = "chunks"
@@ -46,8 +47,6 @@ PARAMETER_UNITS = {"t_max": "time", "p": "1"}
 
 
 def _version() -> str:
-    from . import __version__
-
     return __version__
 
 

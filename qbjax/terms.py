@@ -49,22 +49,24 @@ class PauliSum(eqx.Module):
         for term in self.terms:
             sites = [site for site, _ in term]
             if len(set(sites)) != len(sites):
-                raise ValueError(f"terms: sites repeat within the term {term}")
+                raise _checks.ArgumentError("terms", f"sites repeat within the term {term}")
             for site, letter in term:
                 if not 0 <= site < self.n_sites:
-                    raise ValueError(f"terms: site {site} outside 0..{self.n_sites - 1}")
+                    raise _checks.ArgumentError("terms", f"site {site} outside 0..{self.n_sites - 1}")
                 if letter not in PAULI_LETTERS:
-                    raise ValueError(f"terms: Pauli letter {letter!r} is not one of X, Y, Z")
+                    raise _checks.ArgumentError("terms", f"Pauli letter {letter!r} is not one of X, Y, Z")
         if self.coeffs.shape[-1:] != (len(self.terms),):
-            raise ValueError(
-                f"coeffs: last axis must have length {len(self.terms)}, got shape {self.coeffs.shape}"
+            raise _checks.ArgumentError(
+                "coeffs", f"last axis must have length {len(self.terms)}, got shape {self.coeffs.shape}"
             )
         if jnp.iscomplexobj(self.coeffs):
-            raise ValueError("coeffs: must be real (Pauli strings are Hermitian)")
+            raise _checks.ArgumentError("coeffs", "must be real (Pauli strings are Hermitian)")
 
     def __add__(self, other: PauliSum) -> PauliSum:
         if other.n_sites != self.n_sites:
-            raise ValueError(f"cannot add PauliSums on {self.n_sites} and {other.n_sites} sites")
+            raise _checks.ArgumentError(
+                "other", f"cannot add PauliSums on {self.n_sites} and {other.n_sites} sites"
+            )
         xp = _checks.array_module(self.coeffs, other.coeffs)
         coeffs = xp.concatenate([self.coeffs, other.coeffs], axis=-1)
         return PauliSum(self.n_sites, self.terms + other.terms, coeffs)
@@ -217,5 +219,5 @@ def is_diagonal(h: PauliSum) -> bool:
 def diagonal(h: PauliSum) -> Float[Array, " d"]:
     """The diagonal of a diagonal (Z-only) Hamiltonian, without forming the matrix."""
     if not is_diagonal(h):
-        raise ValueError("h: diagonal() needs a Hamiltonian made of sigma^z terms only")
+        raise _checks.ArgumentError("h", "diagonal() needs a Hamiltonian made of sigma^z terms only")
     return jnp.sum(_signed_values(h, _basis_states(h)), axis=0)

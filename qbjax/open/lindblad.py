@@ -156,7 +156,7 @@ class ChainLindbladian(eqx.Module):
     def __check_init__(self):
         n = self.hamiltonian.n_sites
         if len(self.sites) != len(self.kinds) or self.rates.shape != (len(self.sites),):
-            raise ValueError("rates: need one site, one kind and one rate per jump operator")
+            raise _checks.ArgumentError("rates", "need one site, one kind and one rate per jump operator")
         for site, kind in zip(self.sites, self.kinds, strict=True):
             if not 0 <= site < n:
                 raise _checks.ArgumentError("sites", f"site {site} outside 0..{n - 1}")

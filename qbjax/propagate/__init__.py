@@ -25,7 +25,7 @@ from .symmetric import collective_spin as collective_spin
 from .symmetric import symmetric_applies as symmetric_applies
 from .symmetric import symmetric_battery as symmetric_battery
 
-_LAZY = {name: ".meanfield" for name in ("bloch_vectors", "classical_energy", "evolve_meanfield")}
+_LAZY = {name: ".meanfield" for name in ("bloch_vectors", "classical_energy")}
 
 
 def __getattr__(name: str):

@@ -50,7 +50,7 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..precision import matmul, vdot
+from ..precision import matmul, real_of, scaled, vdot
 from ..terms import PauliSum, norm_bound, pauli_masks, sparse
 from .matfree import MatFreeH, matfree
 
@@ -181,11 +181,11 @@ def spectral_bounds(h: PauliSum) -> tuple[float, float]:
         (lo, hi) as Python floats.
     """
     if _checks.is_traced(h.coeffs):
-        raise ValueError(
-            "h: spectral_bounds needs concrete coefficients; pass bounds explicitly under jit/vmap"
+        raise _checks.ArgumentError(
+            "h", "spectral_bounds needs concrete coefficients; pass bounds explicitly under jit/vmap"
         )
     if h.coeffs.ndim != 1:
-        raise ValueError(f"h: coefficients must have shape (K,), got {h.coeffs.shape}")
+        raise _checks.ArgumentError("h", f"coefficients must have shape (K,), got {h.coeffs.shape}")
     total = float(np.asarray(norm_bound(h)))
     if not h.terms or total == 0.0:
         return 0.0, 0.0
@@ -374,15 +374,18 @@ def center_radius(bounds) -> tuple:
 def _concrete_bounds(h: PauliSum, bounds) -> tuple[float, float]:
     if bounds is not None:
         if _checks.is_traced(bounds):
-            raise ValueError("bounds: plan needs concrete (lo, hi); pass degree and segments under tracing")
+            raise _checks.ArgumentError(
+                "bounds", "plan needs concrete (lo, hi); pass degree and segments under tracing"
+            )
         lo, hi = (float(b) for b in bounds)
         if not hi >= lo:
-            raise ValueError(f"bounds: need lo <= hi, got ({lo}, {hi})")
+            raise _checks.ArgumentError("bounds", f"need lo <= hi, got ({lo}, {hi})")
         return lo, hi
     if _checks.is_traced(h.coeffs):
-        raise ValueError(
-            "bounds: must be given as (lo, hi) containing the spectrum of the charging Hamiltonian "
-            "(for every parameter point) when its coefficients are traced (inside jit, grad or vmap)"
+        raise _checks.ArgumentError(
+            "bounds",
+            "must be given as (lo, hi) containing the spectrum of the charging Hamiltonian "
+            "(for every parameter point) when its coefficients are traced (inside jit, grad or vmap)",
         )
     return spectral_bounds(h)
 
@@ -501,11 +504,6 @@ def _cheapest_streamed(x_window: float, tol: float, first: int, block: int, weig
 # Kernels (unbatched; vmap over the Hamiltonian's coefficients from outside).
 
 
-def _scale(x: Array, s) -> Array:
-    """x * s for complex x and a real scalar s under strict dtype promotion."""
-    return x * jnp.asarray(s).astype(x.dtype)
-
-
 def chebyshev_vectors(op, psi0: Complex[Array, " d"], center, radius, degree: int) -> Complex[Array, "K1 d"]:
     """phi_k = T_k(H~) psi0 for k = 0..K, H~ = (H - c)/r, by phi_{k+1} = 2 H~ phi_k - phi_{k-1}.
 
@@ -521,11 +519,11 @@ def chebyshev_vectors(op, psi0: Complex[Array, " d"], center, radius, degree: in
 
     def step(carry, two):
         prev, cur = carry
-        nxt = _scale(op(cur) - _scale(cur, center), two / radius) - prev
+        nxt = scaled(op(cur) - scaled(cur, center), two / radius) - prev
         return (cur, nxt), nxt
 
     # phi_1 = 1 * H~ phi_0 - 0 is the first step with multiplier 1: one copy of H in the graph
-    _, rest = jax.lax.scan(step, (jnp.zeros_like(psi0), psi0), _multipliers(degree, _real_dtype(psi0.dtype)))
+    _, rest = jax.lax.scan(step, (jnp.zeros_like(psi0), psi0), _multipliers(degree, real_of(psi0.dtype)))
     return jnp.concatenate([psi0[None], rest])
 
 
@@ -562,11 +560,11 @@ def chebyshev_propagate(
     def step(carry, inputs):
         two, a_k = inputs
         prev, cur, acc = carry
-        nxt = _scale(op(cur) - _scale(cur, center), two / radius) - prev
+        nxt = scaled(op(cur) - scaled(cur, center), two / radius) - prev
         return (cur, nxt, acc + a_k * nxt), None
 
     init = (jnp.zeros_like(psi), psi, a[0] * psi)
-    (_, _, out), _ = jax.lax.scan(step, init, (_multipliers(degree, _real_dtype(psi.dtype)), a[1:]))
+    (_, _, out), _ = jax.lax.scan(step, init, (_multipliers(degree, real_of(psi.dtype)), a[1:]))
     return out
 
 
@@ -601,7 +599,7 @@ def streamed_segment(op_h, op_h0, psi, psi0, center, radius, degree: int, block:
     """
     k1 = degree + 1
     passes = -(-k1 // block)
-    multipliers = _multipliers(degree, _real_dtype(psi.dtype))
+    multipliers = _multipliers(degree, real_of(psi.dtype))
     rows = jnp.arange(block)
 
     def visit(p, order, phi, kept, end):
@@ -623,7 +621,7 @@ def streamed_segment(op_h, op_h0, psi, psi0, center, radius, degree: int, block:
         def step(carry, order):
             previous, phi, kept, end = carry
             kept, end, column, overlap = visit(p, order, phi, kept, end)
-            following = _scale(op_h(phi) - _scale(phi, center), multipliers[order] / radius) - previous
+            following = scaled(op_h(phi) - scaled(phi, center), multipliers[order] / radius) - previous
             return (phi, following, kept, end), (column, overlap)
 
         kept = jnp.zeros((block, psi.shape[0]), psi.dtype)
@@ -646,10 +644,6 @@ def _working_interval(center, radius, real) -> tuple[Array, Array]:
     eps = float(np.finfo(real).eps)
     center, radius = jnp.asarray(center).astype(real), jnp.asarray(radius).astype(real)
     return center, radius + 8.0 * eps * (radius + jnp.abs(center))
-
-
-def _real_dtype(cdtype) -> np.dtype:
-    return np.dtype(np.float64 if np.dtype(cdtype) == np.complex128 else np.float32)
 
 
 def _rounding(degree: int, dtype) -> float:
@@ -749,7 +743,7 @@ class ChebyshevCurve(eqx.Module):
         so t is traced freely and a zero advance is an exact identity (J_k(0) = delta_k0).
         """
         if self.op is None or self.psi0 is None:
-            raise ValueError("state: the curve was built with keep_state=False")
+            raise _checks.ArgumentError("state", "the curve was built with keep_state=False")
         return _curve_state(self, jnp.asarray(t).astype(self.radius.dtype))
 
 
@@ -884,7 +878,7 @@ def _march_curve(
 
 def _spread(op_h, psi0, center, radius) -> Float[Array, ""]:
     """Delta E of H in psi0 from phi_1 = (H - c) psi0 / r (c cancels: no loss to a large c)."""
-    phi1 = _scale(op_h(psi0) - _scale(psi0, center), 1.0 / radius)
+    phi1 = scaled(op_h(psi0) - scaled(psi0, center), 1.0 / radius)
     norm2 = jnp.real(vdot(psi0, psi0))
     mean = jnp.real(vdot(psi0, phi1)) / norm2
     return radius * jnp.sqrt(jnp.maximum(jnp.real(vdot(phi1, phi1)) / norm2 - mean**2, 0.0))
@@ -901,7 +895,7 @@ def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments, block) -> Plan:
         center, radius = center_radius(spectral_bounds(h) if bounds is None else bounds)
         return Plan(center, radius, degree, segments, block)
     if _checks.is_traced(t_end):
-        raise ValueError("t_end: traced; pass degree and segments (from plan) as well")
+        raise _checks.ArgumentError("t_end", "traced; pass degree and segments (from plan) as well")
     p = plan(h, float(t_end), tol=tol, bounds=bounds)
     if segments is not None:
         segments = _checks.integer_at_least("segments", segments, 1)
@@ -948,16 +942,17 @@ def chebyshev_curve(
         A `ChebyshevCurve`, differentiable in both Hamiltonians' coefficients and psi0.
     """
     if psi0.shape != (h_charging.dimension,) or h_energy.n_sites != h_charging.n_sites:
-        raise ValueError(
-            f"psi0: need shape ({h_charging.dimension},) and H0 on the same {h_charging.n_sites} sites, "
-            f"got {psi0.shape} and {h_energy.n_sites} sites"
+        raise _checks.ArgumentError(
+            "psi0",
+            f"need shape ({h_charging.dimension},) and H0 on the same {h_charging.n_sites} sites, "
+            f"got {psi0.shape} and {h_energy.n_sites} sites",
         )
     center, radius, degree, segments, block = _resolve(
         h_charging, t_end, tol, bounds, degree, segments, block
     )
     dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
     psi0 = psi0.astype(dtype)
-    real = _real_dtype(dtype)
+    real = real_of(dtype)
     center, radius = _working_interval(center, radius, real)
     tau = jnp.asarray(t_end).astype(real) / segments
     gram, error, overlaps, spread, op_h = _march_curve(
@@ -1024,14 +1019,14 @@ def evolve_chebyshev(
         steps plus a rounding allowance).
     """
     if _checks.is_traced(times):
-        raise ValueError("times: must be concrete (they fix the number of steps and the degree)")
+        raise _checks.ArgumentError("times", "must be concrete (they fix the number of steps and the degree)")
     _checks.time_grid("times", times)
     times_np = np.asarray(times, np.float64)
     gaps = np.diff(np.concatenate([[0.0], times_np]))
     center, radius, _, n_sub, _ = plan(h, float(gaps.max()), tol=tol, bounds=bounds, max_arg=max_arg)
     degree = degree_for(radius * float(gaps.max()) / n_sub, tol / (n_sub * len(gaps)))
     dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
-    real = _real_dtype(dtype)
+    real = real_of(dtype)
     c, r = _working_interval(center, radius, real)
     states, error = _march_states(h, psi0.astype(dtype), c, r, jnp.asarray(gaps, real), degree, n_sub)
     return ChebyshevStates(states, error)

@@ -47,7 +47,7 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..precision import matmul, vdot
+from ..precision import matmul, real_of, scaled, vdot
 from ..terms import PauliSum, is_diagonal, norm_bound
 from .dense import Spectrum, spectral_states, spectrum
 from .matfree import MatFreeH, matfree
@@ -85,15 +85,6 @@ class KrylovConfig(NamedTuple):
     gram_batch: int = GRAM_BATCH  # basis vectors multiplied by H0 together
 
 
-def _scale(x: Array, r: Array) -> Array:
-    """x * r for complex x and real r under strict dtype promotion."""
-    return x * jnp.asarray(r).astype(x.dtype)
-
-
-def _real_dtype(cdtype) -> np.dtype:
-    return np.dtype(np.float64 if np.dtype(cdtype) == np.complex128 else np.float32)
-
-
 def lanczos(op, psi: Complex[Array, " d"], krylov_dim: int, breakdown: float):
     """Lanczos three-term recurrence: H V^T = V^T T + beta_m v_{m+1} e_m^T.
 
@@ -108,20 +99,20 @@ def lanczos(op, psi: Complex[Array, " d"], krylov_dim: int, breakdown: float):
     Returns:
         (V (m, d), alpha (m,), beta (m,), ||psi||); beta[m-1] is the residual norm beta_m.
     """
-    real = _real_dtype(psi.dtype)
+    real = real_of(psi.dtype)
     norm = jnp.sqrt(jnp.real(vdot(psi, psi)))
-    v0 = _scale(psi, 1.0 / norm)
+    v0 = scaled(psi, 1.0 / norm)
 
     def step(carry, _):
         v_prev, v, b_prev = carry
         w = op(v)
         a = jnp.real(vdot(v, w))
-        w = w - _scale(v, a) - _scale(v_prev, b_prev)
+        w = w - scaled(v, a) - scaled(v_prev, b_prev)
         b2 = jnp.real(vdot(w, w))
         ok = b2 > breakdown**2
         # double where: no NaN in the derivative of sqrt or 1/b at a breakdown
         b = jnp.where(ok, jnp.sqrt(jnp.where(ok, b2, 1.0)), 0.0)
-        v_next = jnp.where(ok, _scale(w, 1.0 / jnp.where(ok, b, 1.0)), 0.0)
+        v_next = jnp.where(ok, scaled(w, 1.0 / jnp.where(ok, b, 1.0)), 0.0)
         return (v, v_next, b), (v, a, b)
 
     init = (jnp.zeros_like(v0), v0, jnp.zeros((), real))
@@ -185,7 +176,7 @@ def _block(config: KrylovConfig, params, psi, tau):
     op_h, op_h0 = params
     basis, alpha, beta, norm = lanczos(op_h, psi, config.krylov_dim, config.breakdown)
     y, err = krylov_exp(alpha, beta, tau)
-    psi_out = _scale(matmul(y.astype(basis.dtype), basis), norm)
+    psi_out = scaled(matmul(y.astype(basis.dtype), basis), norm)
     if not config.with_energy:
         return psi_out, (err * norm,)
     # row j of `rows` is V^* H0 v_j, i.e. column j of G; one H0 product per basis vector.
@@ -484,7 +475,7 @@ def evolve_krylov(
     n_sub = max(1, math.ceil(float(intervals.max()) * total / max(float(times_np[-1]), 1e-300)))
     config = KrylovConfig(krylov_dim, breakdown_threshold(width, dtype), False)
     states, err = _evolve(
-        matfree(h), psi0.astype(dtype), jnp.asarray(intervals, _real_dtype(dtype)), n_sub, config
+        matfree(h), psi0.astype(dtype), jnp.asarray(intervals, real_of(dtype)), n_sub, config
     )
     return KrylovStates(states, err)
 
@@ -533,7 +524,7 @@ def march_blocks(
     h: MatFreeH, h0: MatFreeH, psi0, t_end, n: int, config: KrylovConfig
 ) -> tuple[KrylovBlocks, Array]:
     """March n equal blocks over [0, t_end]; returns (blocks, summed error estimate)."""
-    tau = jnp.asarray(t_end, _real_dtype(psi0.dtype)) / n
+    tau = jnp.asarray(t_end, real_of(psi0.dtype)) / n
     _, (alpha, beta, gram, norm, err) = _march(
         config._replace(with_energy=True), (h, h0), psi0, jnp.full((n,), tau)
     )
@@ -565,16 +556,16 @@ def _lanczos_until_converged(op, start, max_steps: int):
     of blocks, of which the first m are valid, and T_m's lowest eigenvalue.
     """
     size = -(-max_steps // _GROUND_BLOCK) * _GROUND_BLOCK
-    real = _real_dtype(start.dtype)
-    v0 = _scale(start, 1.0 / jnp.sqrt(jnp.real(vdot(start, start))))
+    real = real_of(start.dtype)
+    v0 = scaled(start, 1.0 / jnp.sqrt(jnp.real(vdot(start, start))))
 
     def step(carry, _):
         v_prev, v, b_prev = carry
         w = op(v)
         a = jnp.real(vdot(v, w))
-        w = w - _scale(v, a) - _scale(v_prev, b_prev)
+        w = w - scaled(v, a) - scaled(v_prev, b_prev)
         b = jnp.sqrt(jnp.real(vdot(w, w)))
-        v_next = jnp.where(b > 0, _scale(w, 1.0 / jnp.where(b > 0, b, 1.0)), 0.0)
+        v_next = jnp.where(b > 0, scaled(w, 1.0 / jnp.where(b > 0, b, 1.0)), 0.0)
         return (v, v_next, b), (a, b)
 
     def block(state):
@@ -671,15 +662,15 @@ def _ground_ritz(h: PauliSum, k: int, seed: int, *, vector: bool):
     def rebuild(j, carry):
         # second pass of the same recurrence; accumulate g = sum_j c_j v_j without storing V
         v_prev, v, b_prev, g = carry
-        w = op(v) - _scale(v, alpha[j]) - _scale(v_prev, b_prev)
+        w = op(v) - scaled(v, alpha[j]) - scaled(v_prev, b_prev)
         b = beta[j]
-        v_next = jnp.where(b > 0, _scale(w, 1.0 / jnp.where(b > 0, b, 1.0)), 0.0)
-        return v, v_next, b, g + _scale(v, q[j, 0])
+        v_next = jnp.where(b > 0, scaled(w, 1.0 / jnp.where(b > 0, b, 1.0)), 0.0)
+        return v, v_next, b, g + scaled(v, q[j, 0])
 
-    v0 = _scale(start, 1.0 / jnp.sqrt(jnp.real(vdot(start, start))))
+    v0 = scaled(start, 1.0 / jnp.sqrt(jnp.real(vdot(start, start))))
     init = (jnp.zeros_like(start), v0, jnp.zeros((), alpha.dtype), jnp.zeros_like(start))
     g = jax.lax.fori_loop(0, m, rebuild, init)[3]
-    return lam[0], _scale(g, 1.0 / jnp.linalg.norm(g))
+    return lam[0], scaled(g, 1.0 / jnp.linalg.norm(g))
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 2, 3))

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from .. import _checks
 from ..precision import matmul
 from ..terms import PauliSum, Term, pauli_masks
 
@@ -192,7 +193,9 @@ def matfree(h: PauliSum) -> MatFreeH:
         Differentiable in h's coefficients.
     """
     if h.coeffs.ndim != 1:
-        raise ValueError(f"h: coefficients must have shape (K,), got {h.coeffs.shape}; batch with vmap")
+        raise _checks.ArgumentError(
+            "h", f"coefficients must have shape (K,), got {h.coeffs.shape}; batch with vmap"
+        )
     tables = _group_tables(h.n_sites, h.terms)
     real = h.coeffs.dtype
     cdtype = np.dtype(np.complex128 if np.dtype(real) == np.float64 else np.complex64)

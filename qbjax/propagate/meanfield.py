@@ -119,30 +119,6 @@ def solve_classical(h: ClassicalH, spins0, t_end, saveat, max_steps, rtol=RTOL, 
     )
 
 
-def evolve_meanfield(
-    h: PauliSum,
-    spins0: Float[Array, "N 3"],
-    times: Float[Array, " T"],
-    *,
-    rtol: float = RTOL,
-    atol: float = ATOL,
-    max_steps: int | None = None,
-) -> Float[Array, "T N 3"]:
-    """Bloch vectors S_m(t) at each of `times` (sorted, >= 0) under the classical H_C of `h`.
-
-    Differentiable in h's coefficients, spins0 and times (diffrax's checkpointed adjoint).
-    """
-    times = jnp.asarray(times, dtype=spins0.dtype)
-    if max_steps is None:
-        traced = _checks.is_traced((h, times))
-        max_steps = 2**16 if traced else step_budget(h, float(np.max(np.asarray(times))))
-    # t1 > 0 is required even when every time is 0.
-    t_end = jnp.maximum(times[-1], jnp.finfo(spins0.dtype).tiny)
-    width = max((len(term) for term in h.terms), default=1)
-    classical = classical_hamiltonian(h, h.n_sites, len(h.terms), width)
-    return solve_classical(classical, spins0, t_end, diffrax.SaveAt(ts=times), max_steps, rtol, atol).ys
-
-
 def classical_ground_energy(h: PauliSum, n_starts: int = 6, seed: int = 0) -> float:
     """Lowest classical energy min_S H_C(S) over unit vectors, by L-BFGS on the angles.
 
