@@ -104,20 +104,27 @@ def lanczos(op, psi: Complex[Array, " d"], krylov_dim: int, breakdown: float):
     v0 = scaled(psi, 1.0 / norm)
 
     def step(carry, _):
-        v_prev, v, b_prev = carry
-        w = op(v)
-        a = jnp.real(vdot(v, w))
-        w = w - scaled(v, a) - scaled(v_prev, b_prev)
-        b2 = jnp.real(vdot(w, w))
-        ok = b2 > breakdown**2
-        # double where: no NaN in the derivative of sqrt or 1/b at a breakdown
-        b = jnp.where(ok, jnp.sqrt(jnp.where(ok, b2, 1.0)), 0.0)
-        v_next = jnp.where(ok, scaled(w, 1.0 / jnp.where(ok, b, 1.0)), 0.0)
-        return (v, v_next, b), (v, a, b)
+        following, a = lanczos_step(op, carry, breakdown)
+        return following, (carry[1], a, following[2])
 
     init = (jnp.zeros_like(v0), v0, jnp.zeros((), real))
     _, (basis, alpha, beta) = jax.lax.scan(step, init, None, length=krylov_dim)
     return basis, alpha, beta, norm
+
+
+def lanczos_step(op, carry, breakdown):
+    """One Lanczos step, (v_{j-1}, v_j, beta_{j-1}) -> ((v_j, v_{j+1}, beta_j), alpha_j); a
+    residual of norm at most `breakdown` ends the space (v_{j+1} = 0, beta_j = 0)."""
+    v_prev, v, b_prev = carry
+    w = op(v)
+    a = jnp.real(vdot(v, w))
+    w = w - scaled(v, a) - scaled(v_prev, b_prev)
+    b2 = jnp.real(vdot(w, w))
+    ok = b2 > breakdown**2
+    # double where: no NaN in the derivative of sqrt or 1/b at a breakdown
+    b = jnp.where(ok, jnp.sqrt(jnp.where(ok, b2, 1.0)), 0.0)
+    v_next = jnp.where(ok, scaled(w, 1.0 / jnp.where(ok, b, 1.0)), 0.0)
+    return (v, v_next, b), a
 
 
 def _tridiagonal(alpha: Array, beta: Array) -> Array:
@@ -560,13 +567,8 @@ def _lanczos_until_converged(op, start, max_steps: int):
     v0 = scaled(start, 1.0 / jnp.sqrt(jnp.real(vdot(start, start))))
 
     def step(carry, _):
-        v_prev, v, b_prev = carry
-        w = op(v)
-        a = jnp.real(vdot(v, w))
-        w = w - scaled(v, a) - scaled(v_prev, b_prev)
-        b = jnp.sqrt(jnp.real(vdot(w, w)))
-        v_next = jnp.where(b > 0, scaled(w, 1.0 / jnp.where(b > 0, b, 1.0)), 0.0)
-        return (v, v_next, b), (a, b)
+        following, a = lanczos_step(op, carry, 0.0)  # only an exact breakdown ends it
+        return following, (a, following[2])
 
     def block(state):
         vectors, alpha, beta, m, lowest, _ = state
