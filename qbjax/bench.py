@@ -28,11 +28,13 @@ the double-precision run of the same workload, relative to the largest double va
 Every row after the first of its kind carries `predicted_run_s`, from a cost model
 calibrated on the device in the same run (`_Bench.predicted_s`): a measured row of the same
 kind at a smaller N (or batch), scaled by the ratio of a device model of the two sizes.
-Matrix-free engines cost products with H: the model is the H @ psi time at that N (measured,
-or the dispatch latency plus its bytes over the bandwidth) times the bound on the spectral
-radius, which sets the Chebyshev degree and the Krylov steps. The dense engine costs an
-eigendecomposition: a latency plus d^3 over a rate, both from timing `eigh` at two sizes on
-the device. A measured row also carries `prediction_ratio` (measured over predicted). A
+Matrix-free engines cost products with H inside one program: the model is one in-loop
+H @ psi (the device's dispatch latency plus the product's bytes over the streaming
+bandwidth) times the bound on the spectral radius, which sets the Chebyshev degree and the
+Krylov steps; an H @ psi row keeps its own fixed cost and adds the bytes. The dense engine
+costs an eigendecomposition, a latency plus d^3 over a rate (both from timing `eigh` at two
+sizes on the device), and the rest of its measured time grows as d^2. A measured row also
+carries `prediction_ratio` (measured over predicted). A
 measurement is skipped, with the reason in its row, when the engine refuses the size, when
 its memory estimate exceeds what the device has free, or when its predicted run exceeds
 `max_run_s`.
@@ -41,6 +43,7 @@ its memory estimate exceeds what the device has free, or when its predicted run 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import platform
@@ -55,6 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks, devices
+from . import memory as _memory
 from . import precision as _precision
 from .charge import grid_points, maxima
 from .engines import engine_class
@@ -72,7 +76,6 @@ WORKLOADS = ("curve", "pmax", "grad")  # one battery each; "sweep" runs per batc
 # QuTiP's run time gained per added spin (its CPU time only; measured about 3 from N = 8 to 12)
 QUTIP_GROWTH = 3.0
 EIGH_PROBE_SIZES = (32, 512)  # matrix sizes whose eigh times calibrate the dense model
-GRAD_MEMORY = 3  # reverse mode keeps about this many times the forward pass's memory
 QUTIP_OPTIONS = {"method": "dop853", "atol": 1e-10, "rtol": 1e-10, "nsteps": 10**7}
 MAX_N = 34  # largest N accepted (a state of 2^34 amplitudes is 256 GiB in complex128)
 
@@ -234,7 +237,7 @@ def estimate_bytes(
         return 6 * 2**n * _precision.complex_dtype(precision).itemsize
     per_point = engine_class(engine)().with_precision(precision).memory_bytes(chain(n))
     if workload == "grad":
-        return GRAD_MEMORY * per_point
+        return _memory.GRAD_MEMORY * per_point
     return math.ceil(batch / n_devices) * per_point
 
 
@@ -363,14 +366,20 @@ def eigh_probe(device, precision: str, repeats: int = 3) -> tuple[float, float]:
     return max(t0 - per_cube * d0**3, 0.0), per_cube
 
 
+@functools.lru_cache(maxsize=64)
+def _charging(n: int):
+    """The bench chain's charging Hamiltonian at N = n (the cost model asks for it per row)."""
+    return chain(n).battery().charging
+
+
 def _radius(n: int) -> float:
     """sum_k |c_k| of the bench chain's charging Hamiltonian: the Chebyshev degree and the
     Krylov steps over a window grow with it."""
-    return float(norm_bound(chain(n).battery().charging))
+    return float(norm_bound(_charging(n)))
 
 
 def _matvec_bytes(n: int, dtype) -> int:
-    return matvec_bytes(chain(n).battery().charging, dtype)
+    return matvec_bytes(_charging(n), dtype)
 
 
 def relative_difference(single, double) -> float:

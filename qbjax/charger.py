@@ -32,7 +32,7 @@ from jaxtyping import Array, Complex, Float
 
 from . import _checks, passivity, resources
 from .propagate.dense import evolve
-from .terms import PauliSum, complex_dtype, dense, pauli_sum
+from .terms import PauliSum, complex_dtype, dense, norm_bound, pauli_sum
 
 # name -> (battery, charger) single-qubit state, g = |up>, e = |down>, p = (g + e)/sqrt 2
 _QUBIT = {"g": (1.0, 0.0), "e": (0.0, 1.0), "p": (2**-0.5, 2**-0.5)}
@@ -173,7 +173,7 @@ def resource_series(
     for name, value in (("omega_b", omega_b), ("omega_c", omega_c), ("j1", j1), ("j2", j2)):
         _checks.magnitude(name, value)
     if not _checks.is_traced((times, omega_b, omega_c, j1, j2)):
-        norm = sum(abs(float(x)) for x in (omega_b, omega_c, j1, j2))
+        norm = float(norm_bound(charger_hamiltonian(omega_b, omega_c, j1, j2)))
         _checks.charging_phase("times", float(np.max(np.asarray(times))), norm)
     rho0 = initial_state(initial)
     times = jnp.asarray(times, dtype=jnp.result_type(float))

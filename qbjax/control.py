@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks, box_search, pulses, qsl
+from . import memory as _memory
 from .models import SpinChain
 
 OBJECTIVES = ("power", "ergotropy")
@@ -149,7 +150,7 @@ def control(
     battery = pulses.pulsed_battery(model, quadratures)
     # reverse mode through the pulse keeps a state per segment for every start
     state = 2**battery.n_sites * 16
-    needed = 3 * starts * (segments + 4) * state
+    needed = _memory.GRAD_MEMORY * starts * (segments + 4) * state
     _checks.fits(
         "segments" if segments > starts else "starts", needed, f"{starts} starts of {segments} segments"
     )

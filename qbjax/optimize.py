@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks, box_search
+from . import memory as _memory
 from ._maximize import check_grid, grid_size
 from .charge import maxima
 from .engines import AbstractEngine, engine_for
@@ -37,7 +38,6 @@ from .models import PARAMETERS, SpinChain
 OPTIMIZABLE = (*PARAMETERS, "t")
 # the polish in single precision: a Newton step cannot resolve gains below the rounding of P
 # (about 1e-7 relative), and the Hessian's differences need a step near the cube root of it
-GRAD_MEMORY = 3  # reverse mode keeps about this many times a start's forward memory
 SINGLE_GAIN_TOLERANCE = 1e-6
 SINGLE_HESSIAN_STEP = 3e-3
 
@@ -223,7 +223,8 @@ def optimize(
     bounds = _bounds(vary, window)
     objective = _Objective(model, bounds, window, None if n_grid is None else check_grid(n_grid))
     objective.plan(method, starts, precision)
-    per_start = GRAD_MEMORY * objective.engine.memory_bytes(objective.chain(next(objective.corners())))
+    corner = objective.chain(next(objective.corners()))
+    per_start = _memory.GRAD_MEMORY * objective.engine.memory_bytes(corner)
     _checks.fits("starts", starts * per_start, f"{starts} starts run at once")
     single = objective.engine.precision == "single"
     x0 = jnp.asarray(box_search.latin_hypercube(starts, len(bounds), seed))

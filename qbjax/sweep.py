@@ -235,7 +235,7 @@ def plan_sweep(
     if first.initial == "ground":
         check_traced_size(first.n)
     also = _axis_models(fixed, names, rows)
-    _check_windows(rows[:, -1], [first, *also])
+    _check_windows(fixed, names, rows)
     engine = engine_for(method, first, batch=rows.shape[0], precision=precision, also=also, memory=memory)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
@@ -296,12 +296,34 @@ def _chain(fixed: Mapping, names: tuple[str, ...], row) -> SpinChain:
     return SpinChain.of({**fixed, **values})
 
 
-def _check_windows(windows: np.ndarray, models: Sequence[SpinChain]) -> None:
-    """The shortest and longest windows against the smallest and largest sum_k |c_k| among
-    `models` (`_checks.charging_phase`), before any work."""
-    norms = [float(norm_bound(model.replace(initial="down").battery().charging)) for model in models]
-    _checks.charging_phase("t_max", float(np.min(windows)), min(norms))
-    _checks.charging_phase("t_max", float(np.max(windows)), max(norms))
+def _check_windows(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray) -> None:
+    """The shortest and longest windows against the smallest and largest sum_k |c_k| of the
+    charging Hamiltonian at the first point and along each swept parameter from it (the
+    models of `_axis_models`), by `_checks.charging_phase`, before any work.
+
+    Along one parameter sum_k |c_k| is convex (g, alpha, D, B and omega enter each c_k
+    affinely) or monotone (each |c_k| = |g| / r^p, r >= 1, falls with p): its largest value
+    is at an end of the axis and its smallest is found by bisection, so a parameter of n
+    values costs O(log n) models, not n (1.7 ms each at N = 8)."""
+
+    def norm(i, value) -> float:
+        row = rows[0].copy()
+        row[i] = value
+        return float(norm_bound(_chain(fixed, names, row).replace(initial="down").battery().charging))
+
+    norms = [norm(0, rows[0, 0])]
+    for i, name in enumerate(names):
+        if name == "t_max":
+            continue
+        values = np.unique(rows[:, i])
+        norms += [norm(i, values[0]), norm(i, values[-1])]
+        lo, hi = 0, len(values) - 1  # the smallest of a convex sequence: bisect on its slope
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if norm(i, values[mid]) <= norm(i, values[mid + 1]) else (mid + 1, hi)
+        norms.append(norm(i, values[lo]))
+    _checks.charging_phase("t_max", float(np.min(rows[:, -1])), min(norms))
+    _checks.charging_phase("t_max", float(np.max(rows[:, -1])), max(norms))
 
 
 def _axis_models(fixed: Mapping, names: tuple[str, ...], rows: np.ndarray) -> list[SpinChain]:

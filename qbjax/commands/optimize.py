@@ -54,9 +54,7 @@ def run(args) -> int:
             raise _checks.ArgumentError("vary", f"{name} is given twice")
         # a fixed value other than the default beside --vary of the same parameter: a conflict
         if name in model and model[name] != SpinChain.__dataclass_fields__[name].default:
-            raise _checks.ArgumentError(
-                name.replace("_", "-"), f"is varied by --vary {name}=lo:hi; give one or the other"
-            )
+            raise _checks.ArgumentError(name, f"is varied by --vary {name}=lo:hi; give one or the other")
         vary[name] = limits
     result = optimize(
         model,

@@ -63,14 +63,16 @@ def add_arguments(parser) -> None:
 
 def _t_max(args) -> float:
     from .. import _checks
+    from ..charger import charger_hamiltonian
+    from ..terms import norm_bound
 
+    if args.t_max is not None:  # checked here to name --t-max (the library names its times)
+        _checks.positive("t_max", args.t_max)
+        h = charger_hamiltonian(args.omega_b, args.omega_c, args.j1, args.j2)  # checks the energies
+        _checks.charging_phase("t_max", args.t_max, float(norm_bound(h)))
+        return args.t_max
     for name in ("omega_b", "omega_c", "j1", "j2"):
         _checks.magnitude(name, getattr(args, name))
-    if args.t_max is not None:
-        _checks.positive("t_max", args.t_max)
-        norm = sum(abs(getattr(args, name)) for name in ("omega_b", "omega_c", "j1", "j2"))
-        _checks.charging_phase("t_max", args.t_max, norm)
-        return args.t_max
     rabi = math.hypot(args.omega_b - args.omega_c, args.j1)
     if rabi == 0:
         raise _checks.ArgumentError("t_max", "must be given when omega_b = omega_c and j1 = 0 (no dynamics)")

@@ -53,14 +53,8 @@ def _check_size(axes: dict, grid: bool) -> None:
 
     lengths = {name: len(axis) for name, axis in axes.items()}
     points = int(np.prod(list(lengths.values()), dtype=object)) if grid else max(lengths.values())
-    available = _checks.available_memory_bytes()
-    if points * BYTES_PER_POINT > available:
-        longest = max(lengths, key=lengths.get)
-        raise _checks.ArgumentError(
-            longest.replace("_", "-"),
-            f"the sweep has {points} points, about {_checks.format_bytes(points * BYTES_PER_POINT)} "
-            f"of results; {_checks.format_bytes(available)} is available",
-        )
+    longest = max(lengths, key=lengths.get)
+    _checks.fits(longest, points * BYTES_PER_POINT, f"a sweep of {points} points")
 
 
 def add_arguments(parser) -> None:
