@@ -40,7 +40,8 @@ import qutip  # noqa: E402  (imported here so that no timing below pays for it)
 import scipy.sparse.linalg  # noqa: E402
 
 import qbjax  # noqa: E402
-from qbjax.propagate import matfree, matvec_bytes, spectral_width  # noqa: E402
+from qbjax.kernels.krylov import spectral_width  # noqa: E402
+from qbjax.operators.matfree import matfree, matvec_bytes  # noqa: E402
 
 ENGINES = {"krylov": qbjax.Krylov, "chebyshev": qbjax.Chebyshev}
 

@@ -46,7 +46,7 @@ def reference_work(n: int) -> list[float]:
     """W(t) by scipy.sparse.linalg.expm_multiply on the CSR charging Hamiltonian."""
     import scipy.sparse.linalg
 
-    from qbjax.terms import sparse
+    from qbjax.operators.terms import sparse
 
     battery = chain(n).battery()
     psi0 = np.asarray(battery.initial_state())

@@ -61,7 +61,7 @@ timed_cli() {
   local label=$1 start rc
   shift
   start=$(date +%s%N)
-  $PY -m qbjax.cli "$@" >"$OUT/.cli_out" 2>>"$OUT/log.txt"
+  $PY -m qbjax "$@" >"$OUT/.cli_out" 2>>"$OUT/log.txt"
   rc=$?
   printf '{"run": "%s", "rc": %d, "ms": %d, "argv": "%s", "json": %s}\n' "$label" "$rc" \
     $((($(date +%s%N) - start) / 1000000)) "$*" "$(tail -c 20000 "$OUT/.cli_out" | $PY -c \
@@ -91,7 +91,7 @@ step tests 150 env -u XLA_PYTHON_CLIENT_MEM_FRACTION XLA_PYTHON_CLIENT_PREALLOCA
   "$PY -m pytest -v $TESTS -p no:cacheprovider -p no:benchmark -W ignore::DeprecationWarning \
   >'$OUT/tests.txt' 2>&1; tail -5 '$OUT/tests.txt'"
 # issue 24: the bench a user runs to choose CPU or GPU, every row with its prediction
-step bench 420 $PY -m qbjax.cli bench --devices $DEVICES --n $BENCH_N --engines chebyshev,dense \
+step bench 420 $PY -m qbjax bench --devices $DEVICES --n $BENCH_N --engines chebyshev,dense \
   --batch 1,256 --repeats 3 --no-qutip --json --out /tmp/qbjax-gpu-bench
 cp /tmp/qbjax-gpu-bench/bench.json "$OUT/bench.json" 2>/dev/null
 # last, with whatever time is left: the largest size, its first call only

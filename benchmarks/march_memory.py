@@ -20,7 +20,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import qbjax  # noqa: E402
-from qbjax.propagate import chebyshev as ch  # noqa: E402
+from qbjax.kernels import chebyshev as ch  # noqa: E402
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ Writes dm_chain/dm_chain.png, dm_chain_resources.png and dm_chain.json under --o
 
 import sys
 
-from qbjax.cli import main
+from qbjax.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["reproduce", "dm-chain", *(sys.argv[1:] or ["--out", "experiments/out"])]))

@@ -7,7 +7,7 @@ Writes le2018_fig4/le2018_fig4.png and le2018_fig4.json under --out.
 
 import sys
 
-from qbjax.cli import main
+from qbjax.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["reproduce", "le2018-fig4", *(sys.argv[1:] or ["--out", "experiments/out"])]))

@@ -31,8 +31,8 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-from qbjax.charger import INITIAL_STATES, MEASURES, resource_series  # noqa: E402
-from qbjax.plot_resources import spearman  # noqa: E402
+from qbjax.app.plot_resources import spearman  # noqa: E402
+from qbjax.tasks.charger import INITIAL_STATES, MEASURES, resource_series  # noqa: E402
 
 # (label, omega_b, omega_c, J1, J2); the label's detuning is omega_b - omega_c
 PARAMETER_SETS = [

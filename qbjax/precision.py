@@ -82,8 +82,8 @@ def epsilon(precision: str) -> float:
 def battery_in(battery, precision: str):
     """The battery with its coefficients and initial state in `precision` (differentiable:
     the cast is an identity for gradients)."""
-    from .models import Battery
-    from .terms import PauliSum
+    from .models.chain import Battery
+    from .operators.terms import PauliSum
 
     real, cplx = real_dtype(precision), complex_dtype(precision)
 

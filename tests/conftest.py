@@ -48,7 +48,7 @@ def user_cli(user_env, tmp_path):
 
     def run(*args: str, status: int = 0, timeout: float = 300.0) -> subprocess.CompletedProcess:
         done = subprocess.run(
-            [sys.executable, "-m", "qbjax.cli", *args],
+            [sys.executable, "-m", "qbjax", *args],
             cwd=tmp_path,
             env=user_env,
             capture_output=True,

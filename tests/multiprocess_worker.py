@@ -37,7 +37,7 @@ def main(process_id: int, port: int, out: str) -> None:
     )
 
     import qbjax
-    from qbjax import sweep_store
+    from qbjax.tasks import sweep_store
 
     written = []
     write_chunk = sweep_store.SweepStore.write_chunk

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from qbjax import bench
-from qbjax.cli import main
+from qbjax.app import bench
+from qbjax.app.cli import main
 from qbjax.devices import visible_backends
 
 ROW_KEYS = {"device", "n", "engine", "precision", "batch", "compile_s", "run_s", "workload", "points_per_s"}

@@ -16,8 +16,8 @@ import pytest
 from scipy.linalg import expm
 
 import qbjax
-from qbjax import charger
-from qbjax.plot_resources import spearman
+from qbjax.app.plot_resources import spearman
+from qbjax.tasks import charger
 
 SX = np.array([[0, 1], [1, 0]], dtype=complex)
 SY = np.array([[0, -1j], [1j, 0]])

@@ -13,8 +13,8 @@ import scipy.special
 from reference import xxz_dm_chain
 
 import qbjax
-from qbjax.propagate import chebyshev as ch
-from qbjax.terms import PauliSum, dense, norm_bound
+from qbjax.kernels import chebyshev as ch
+from qbjax.operators.terms import PauliSum, dense, norm_bound
 
 CHAIN = {"alpha": 0.3, "dm": 0.7, "g": 1.0, "field": 1.0, "omega": 4.0}
 
@@ -408,7 +408,7 @@ def test_engine_max_power_gradient_matches_central_differences(alpha, dm):
 
 @SLOW  # 13 s; tests/test_sweep.py checks Chebyshev sweeps against charge on 4 devices by default
 def test_engine_sweeps_batched_and_equals_dense():
-    from qbjax.sweep import sweep
+    from qbjax.tasks.sweep import sweep
 
     model = {"n": 6, "coupling": "lr", "p": 1.0, "g": 0.8}
     axes = {"alpha": [-0.5, 0.5], "dm": [0.0, 0.7]}

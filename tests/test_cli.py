@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import qbjax
-from qbjax.cli import main
+from qbjax.app.cli import main
 
 
 def run_json(argv, capsys):

@@ -13,9 +13,10 @@ import pytest
 from scipy.linalg import expm
 
 import qbjax
-from qbjax import pulses, qsl
-from qbjax.cli import main
-from qbjax.control import control
+from qbjax.app.cli import main
+from qbjax.measures import qsl
+from qbjax.tasks import pulses
+from qbjax.tasks.control import control
 
 SX = np.array([[0, 1], [1, 0]], complex)
 SY = np.array([[0, -1j], [1j, 0]])

@@ -7,7 +7,7 @@ from reference import xxz_dm_chain
 from scipy.sparse.linalg import expm_multiply
 
 import qbjax
-from qbjax.propagate import check_dense_fits, dense_memory_bytes
+from qbjax.kernels.dense import check_dense_fits, dense_memory_bytes
 
 
 @pytest.fixture(scope="module")

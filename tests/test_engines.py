@@ -8,9 +8,9 @@ import qbjax
 from qbjax import ArgumentError
 from qbjax.engines import AbstractEngine, engine_class
 from qbjax.engines.auto import ENGINES
-from qbjax.optimize import optimize
-from qbjax.sweep import QUANTITIES, sweep
-from qbjax.terms import norm_bound
+from qbjax.operators.terms import norm_bound
+from qbjax.tasks.optimize import optimize
+from qbjax.tasks.sweep import QUANTITIES, sweep
 
 
 def test_every_engine_declares_its_capabilities():
@@ -91,7 +91,7 @@ def test_a_caller_that_needs_a_missing_capability_is_told_which():
 
 
 def test_huge_inputs_are_refused_with_the_flag_named(capsys):
-    from qbjax.cli import main
+    from qbjax.app.cli import main
 
     for argv, flag in (
         (["--t-max", "1e12"], "--t-max"),

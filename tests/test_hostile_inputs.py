@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qbjax.cli import main
+from qbjax.app.cli import main
 
 HUGE = ["1e13", "-1e300", "1e308", "nan", "inf", "-inf"]
 TIMES = ["0", "-1", "nan", "inf", "5e-324", "1e300"]
@@ -145,7 +145,7 @@ def test_random_windows_outside_the_resolvable_phase_are_refused(t, tmp_path, ca
 
 
 def test_json_reports_hold_null_and_a_note_where_a_value_is_undefined():
-    from qbjax.commands._common import finite_report
+    from qbjax.app.commands._common import finite_report
 
     nan, inf = float("nan"), float("inf")
     cleaned = finite_report({"qsl_bound": inf, "series": [1.0, nan], "inner": {"x": 2.0}, "notes": ["kept"]})

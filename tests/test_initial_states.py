@@ -13,8 +13,8 @@ import pytest
 import qutip
 
 import qbjax
-from qbjax import ground_state as ground_state_module
-from qbjax.cli import main
+from qbjax.app.cli import main
+from qbjax.kernels import ground_state as ground_state_module
 
 # a chain whose |down...down> is not the ground state of H0 (D != 0)
 CHAIN = dict(n=4, g=1.0, alpha=1.0, dm=2.0, field=1.0, omega=4.0)

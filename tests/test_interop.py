@@ -14,7 +14,7 @@ import pytest
 import qutip
 
 import qbjax
-from qbjax import terms
+from qbjax.operators import terms
 
 I2, SX, SY, SZ = qutip.qeye(2), qutip.sigmax(), qutip.sigmay(), qutip.sigmaz()
 PAULI = {"X": SX, "Y": SY, "Z": SZ}

@@ -9,9 +9,9 @@ from reference import xxz_dm_chain
 
 import qbjax
 from qbjax import _checks
-from qbjax.charge import charge_with
 from qbjax.engines import choose
-from qbjax.propagate import check_krylov_fits, evolve_krylov, krylov_memory_bytes, spectral_width
+from qbjax.kernels.krylov import check_krylov_fits, evolve_krylov, krylov_memory_bytes, spectral_width
+from qbjax.tasks.charge import charge_with
 
 
 def charge_krylov(battery, t_max, *, times=None, **options):
@@ -159,7 +159,7 @@ def test_state_gradient_memory_free_adjoint_matches_dense():
 def test_lowest_ritz_value_reads_only_the_active_block():
     # Sturm bisection on the leading m x m block of padded coefficients, against LAPACK;
     # includes a decoupled block (a zero beta), a constant diagonal and m not a block multiple
-    from qbjax.propagate.krylov import _lowest_ritz_value
+    from qbjax.kernels.krylov import _lowest_ritz_value
 
     rng = np.random.default_rng(7)
     for m, scale, shift in [(1, 1.0, 0.0), (16, 1e-3, 0.0), (23, 1.0, -40.0), (48, 1e3, 5e3), (64, 1.0, 0.0)]:
@@ -233,7 +233,7 @@ def test_method_choice_and_registry():
 def test_cli_json_has_the_dense_keys_plus_the_error_estimate(capsys):
     import json
 
-    from qbjax.cli import main
+    from qbjax.app.cli import main
 
     argv = ["charge", "--n", "3", "--dm", "0.5", "--times", "0,0.3", "--json"]
     assert main([*argv, "--method", "dense"]) == 0

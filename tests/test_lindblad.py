@@ -7,9 +7,9 @@ import pytest
 import qutip as qt
 
 from qbjax import ArgumentError, pauli_sum
-from qbjax.open import lindblad as lb
+from qbjax.kernels import lindblad as lb
 from qbjax.open.steady import steady_state
-from qbjax.terms import dense
+from qbjax.operators.terms import dense
 
 
 def _random_system(seed, d=4, n_jumps=3):

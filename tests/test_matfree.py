@@ -8,8 +8,8 @@ import pytest
 from reference import xxz_dm_chain
 
 import qbjax
-from qbjax.propagate import matfree, matvec_bytes
-from qbjax.terms import dense, expectation
+from qbjax.operators.matfree import matfree, matvec_bytes
+from qbjax.operators.terms import dense, expectation
 
 MODELS = {
     "lr-dm": dict(coupling="lr", p=1.2, alpha=0.3, dm=0.6, protocol="add"),
@@ -43,7 +43,7 @@ def test_matfree_equals_the_dense_matrix(name, n):
 
 def test_groups_beyond_one_fused_loop_give_the_same_product():
     # lr, N = 8: 28 bond groups and 8 field groups, more than one loop holds on the CPU
-    from qbjax.propagate.matfree import CPU_FUSED_GROUPS
+    from qbjax.operators.matfree import CPU_FUSED_GROUPS
 
     battery = qbjax.spin_chain_battery(8, coupling="lr", p=0.7, alpha=0.3, dm=0.6, protocol="add")
     assert matfree(battery.charging).n_groups > CPU_FUSED_GROUPS

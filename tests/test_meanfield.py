@@ -8,7 +8,7 @@ import scipy.integrate
 import scipy.optimize
 
 import qbjax
-from qbjax.charge import charge_with
+from qbjax.tasks.charge import charge_with
 
 
 def charge_meanfield(model, t_max, *, times=None):

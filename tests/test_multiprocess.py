@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from multiprocess_worker import AXES, CHUNK, MODEL, NUM_PROCESSES
 
-from qbjax.sweep import QUANTITIES, sweep
-from qbjax.sweep_store import load_result
+from qbjax.tasks.sweep import QUANTITIES, sweep
+from qbjax.tasks.sweep_store import load_result
 
 WORKER = Path(__file__).with_name("multiprocess_worker.py")
 

@@ -8,7 +8,7 @@ import qutip as qt
 
 import qbjax
 from qbjax import ArgumentError, noisy_charge
-from qbjax.terms import dense
+from qbjax.operators.terms import dense
 
 
 def _qutip_work(battery, times, dephasing, damping):

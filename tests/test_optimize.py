@@ -8,8 +8,8 @@ from scipy.optimize import brentq, minimize
 
 import qbjax
 from qbjax import ArgumentError
-from qbjax.cli import main
-from qbjax.optimize import optimize
+from qbjax.app.cli import main
+from qbjax.tasks.optimize import optimize
 
 
 def test_single_spin_time_optimum_is_analytic_among_several_local_maxima():

@@ -15,13 +15,13 @@ import pytest
 
 import qbjax
 from qbjax import precision
-from qbjax.charge import energy_curve
-from qbjax.cli import main
+from qbjax.app.cli import main
+from qbjax.app.report import charge_report
 from qbjax.devices import visible_backends
 from qbjax.engines import engine_for
-from qbjax.precision_check import spot_check
-from qbjax.report import charge_report
-from qbjax.terms import norm_bound
+from qbjax.operators.terms import norm_bound
+from qbjax.tasks.charge import energy_curve
+from qbjax.tasks.precision_check import spot_check
 
 T_MAX = 2 * math.pi / 4
 

@@ -61,7 +61,7 @@ def test_a_repeated_command_in_a_fresh_process_gives_the_same_json(tmp_path, met
     import subprocess
     import sys
 
-    argv = [sys.executable, "-m", "qbjax.cli", "charge", "--n", "3", "--dm", "0.4", "--times", "0,0.2"]
+    argv = [sys.executable, "-m", "qbjax", "charge", "--n", "3", "--dm", "0.4", "--times", "0,0.2"]
     env = {**os.environ, "QBJAX_CACHE_DIR": str(tmp_path)}
     runs = [subprocess.run([*argv, "--method", method, "--json"], env=env, capture_output=True, text=True)]
     runs.append(
@@ -87,7 +87,7 @@ def test_programs_stored_after_a_compilation_cache_hit_still_run(tmp_path):
     import subprocess
     import sys
 
-    argv = [sys.executable, "-m", "qbjax.cli", "charge", "--n", "3", "--dm", "0.4", "--method", "chebyshev"]
+    argv = [sys.executable, "-m", "qbjax", "charge", "--n", "3", "--dm", "0.4", "--method", "chebyshev"]
     env = {**os.environ, "QBJAX_CACHE_DIR": str(tmp_path)}
 
     def run():

@@ -22,8 +22,8 @@ LIMIT = 4096  # bytes: a state at N = 9 is 8 KiB
 CHARGES = """
 import jax
 jax.config.update("jax_enable_x64", True)
-from qbjax.cli import main  # the CLI's stored programs (program_cache): the caches are on
-from qbjax.report import charge_report
+from qbjax.app.cli import main  # the CLI's stored programs (program_cache): the caches are on
+from qbjax.app.report import charge_report
 model = dict(n=9, coupling="nn", g=1.0, p=1.0, alpha=0.3, dm=0.7, field=1.0, omega=4.0,
              protocol="replace", periodic=False, dm_axis="z", initial="down")
 for method in ("krylov", "dense"):
@@ -35,8 +35,8 @@ import jax
 jax.config.update("jax_enable_x64", True)
 import numpy as np
 import pytest
-from qbjax.report import charge_report
-from qbjax.sweep import sweep
+from qbjax.app.report import charge_report
+from qbjax.tasks.sweep import sweep
 model = dict(n=9, coupling="nn", g=1.0, p=1.0, alpha=0.3, dm=0.7, field=1.0, omega=4.0,
              protocol="replace", periodic=False, dm_axis="z", initial="ground")
 charge_report(model, 0.5, times=[0.1, 0.3], method="chebyshev")
@@ -92,8 +92,8 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 import numpy as np
 from qbjax import Chebyshev, Dense, Krylov, SpinChain, charge
-from qbjax.cli import main
-from qbjax.sweep import sweep
+from qbjax.app.cli import main
+from qbjax.tasks.sweep import sweep
 chain = SpinChain(6, alpha=0.3, dm=0.7, omega=4.0)
 for engine in (Dense(), Chebyshev(bounds=(-30.0, 30.0)), Krylov(spectral_width=60.0)):
     engine = engine.with_precision("single")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from qbjax.cli import COMMANDS
+from qbjax.app.cli import COMMANDS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -110,7 +110,7 @@ def _marks(command: str):
 
 def _executable() -> list[str]:
     installed = Path(sys.executable).parent / "qbjax"
-    return [str(installed)] if installed.exists() else [sys.executable, "-m", "qbjax.cli"]
+    return [str(installed)] if installed.exists() else [sys.executable, "-m", "qbjax"]
 
 
 def _outputs(words: list[str]) -> list[str]:

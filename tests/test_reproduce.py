@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import qbjax
-from qbjax.charge import charge_with
-from qbjax.cli import main
+from qbjax.app.cli import main
+from qbjax.tasks.charge import charge_with
 
 
 def charge_model(model, t_max, *, times=None, method="auto"):
@@ -111,7 +111,7 @@ def test_dm_chain_study_reduced(tmp_path, capsys):
 def test_a_figure_point_without_a_named_start_keeps_the_spin_chain():
     """Figure points give no `initial`: the report must still charge the SpinChain (the
     symmetric engine takes nothing else), not a Battery of Pauli terms."""
-    from qbjax.report import charge_report
+    from qbjax.app.report import charge_report
 
     model = {"n": 4, "coupling": "lr", "p": 0.0, "alpha": 0.3}
     report = charge_report(model, 1.0, method="symmetric")

@@ -8,7 +8,7 @@ import qutip
 from scipy.linalg import expm
 
 import qbjax
-from qbjax import resources
+from qbjax.measures import resources
 
 SY = np.array([[0, -1j], [1j, 0]])
 BELL = np.array([0, 1, 1, 0]) / np.sqrt(2)  # (|01> + |10>)/sqrt 2
@@ -197,7 +197,7 @@ def test_incoherent_ergotropy_brute_force_over_the_dephased_orbit():
     rho, h = random_density_matrix(3, rng), random_hermitian(3, rng)
     _, v = np.linalg.eigh(h)
     dephased = v @ np.diag(np.diag(v.conj().T @ rho @ v)) @ v.conj().T
-    np.testing.assert_allclose(qbjax.passivity.dephase(rho, h), dephased, atol=1e-13)
+    np.testing.assert_allclose(qbjax.measures.passivity.dephase(rho, h), dephased, atol=1e-13)
     low, _ = _orbit_extremes(dephased, h, rng)
     e_i = float(qbjax.incoherent_ergotropy(rho, h))
     assert e_i == pytest.approx(np.trace(rho @ h).real - low, abs=1e-4)
@@ -224,7 +224,7 @@ def test_dephasing_keeps_coherence_inside_a_degenerate_eigenspace():
     h = np.diag([0.0, 0.0, 1.0])
     expected = rho.copy()
     expected[:2, 2] = expected[2, :2] = 0
-    np.testing.assert_allclose(qbjax.passivity.dephase(rho, h), expected, atol=1e-14)
+    np.testing.assert_allclose(qbjax.measures.passivity.dephase(rho, h), expected, atol=1e-14)
 
 
 def test_residual_capacity():

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from qbjax import cli
-from qbjax.charger import MEASURES
+from qbjax.app import cli
+from qbjax.tasks.charger import MEASURES
 
 
 def test_json_time_series_and_plot(tmp_path, capsys):

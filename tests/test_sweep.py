@@ -15,16 +15,16 @@ import pytest
 
 import qbjax
 from qbjax import ArgumentError
-from qbjax.charge import charge_with
-from qbjax.sweep import QUANTITIES, plan_sweep, sweep
-from qbjax.sweep_store import load_result
+from qbjax.tasks.charge import charge_with
+from qbjax.tasks.sweep import QUANTITIES, plan_sweep, sweep
+from qbjax.tasks.sweep_store import load_result
 
 
 def charge_model(model, t_max):
     return charge_with(qbjax.SpinChain.of(model), t_max)
 
 
-QBJAX = [sys.executable, "-m", "qbjax.cli"]
+QBJAX = [sys.executable, "-m", "qbjax"]
 GRID_ARGS = ["sweep", "--n", "3", "--alpha=-1:1:5", "--dm", "0,0.7", "--g", "0.8", "--json"]
 
 
@@ -162,7 +162,7 @@ SHARDING_SCRIPT = """
 import jax
 jax.config.update("jax_enable_x64", True)
 import qbjax
-from qbjax.sweep import chunk_devices, plan_sweep
+from qbjax.tasks.sweep import chunk_devices, plan_sweep
 print(qbjax.use_cpu_cores(), end=" ")
 for method in ("dense", "krylov", "chebyshev"):
     plan = plan_sweep({"n": 3}, {"alpha": [-1.0, -0.5, 0.5, 1.0]}, method=method)
@@ -187,7 +187,7 @@ def test_programs_with_lapack_run_on_one_cpu_device_and_the_rest_on_all(forced):
 def test_host_kernels_declared_as_the_lowered_programs_show():
     """`host_kernels` (the sharding rule's input) matches the batched stages: a LAPACK custom
     call in either program exactly when the engine says so."""
-    from qbjax.sweep import batch_stages
+    from qbjax.tasks.sweep import batch_stages
 
     cpu = qbjax.devices.local_devices("cpu")[:1]  # LAPACK is the CPU's (a GPU calls cuSOLVER)
     for method in ("dense", "krylov", "chebyshev"):

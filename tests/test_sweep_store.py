@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from qbjax import ArgumentError
-from qbjax.cli import main
-from qbjax.sweep import sweep
-from qbjax.sweep_store import MANIFEST
+from qbjax.app.cli import main
+from qbjax.tasks.sweep import sweep
+from qbjax.tasks.sweep_store import MANIFEST
 
 MODEL = {"n": 3, "g": 0.8}
 AXES = {"alpha": np.linspace(-1, 1, 6), "dm": [0.0, 0.7]}  # 12 points, 6 chunks of 2

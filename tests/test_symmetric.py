@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import qbjax
-from qbjax.charge import charge_with
-from qbjax.propagate.symmetric import collective_spin, symmetric_applies, symmetric_battery
+from qbjax.kernels.symmetric import collective_spin, symmetric_applies, symmetric_battery
+from qbjax.tasks.charge import charge_with
 
 
 def charge_symmetric(model, t_max, *, times=None, n_grid=None):

@@ -7,7 +7,7 @@ import pytest
 from reference import pauli_string
 
 import qbjax
-from qbjax.terms import apply, diagonal, expectation, is_diagonal, norm_bound
+from qbjax.operators.terms import apply, diagonal, expectation, is_diagonal, norm_bound
 
 
 def random_sum(n, n_terms, seed):

@@ -10,10 +10,10 @@ import pytest
 import qutip as qt
 
 from qbjax import ArgumentError
-from qbjax.cli import main
-from qbjax.open import lindblad as lb
+from qbjax.app.cli import main
+from qbjax.kernels import lindblad as lb
+from qbjax.measures.passivity import ergotropy
 from qbjax.open import thermal as th
-from qbjax.passivity import ergotropy
 
 SM, SP, SZ, SX, I2 = qt.sigmam(), qt.sigmap(), qt.sigmaz(), qt.sigmax(), qt.qeye(2)
 

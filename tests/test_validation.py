@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import qbjax
-from qbjax.cli import main
+from qbjax.app.cli import main
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_cli_rejects_with_one_line_and_status_2(flags, flag, capsys):
 
 def test_cli_error_from_a_fresh_process_has_no_traceback():
     run = subprocess.run(
-        [sys.executable, "-m", "qbjax.cli", "charge", "--n", "100"],
+        [sys.executable, "-m", "qbjax", "charge", "--n", "100"],
         capture_output=True,
         text=True,
         check=False,

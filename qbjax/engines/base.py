@@ -39,10 +39,10 @@ from jaxtyping import Array, Float
 
 from .. import precision as _precision
 from .._checks import ArgumentError
-from .._maximize import energy_derivatives, uniform_energy
-from ..models import as_battery
-from ..propagate.chebyshev import spectral_bounds
-from ..terms import norm_bound
+from ..kernels.chebyshev import spectral_bounds
+from ..models.chain import as_battery
+from ..operators.terms import norm_bound
+from ..tasks.maxima import energy_derivatives, uniform_energy
 
 CAPABILITIES = {
     "batchable": "one vmapped call over a batch of parameter points",

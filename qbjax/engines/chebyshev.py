@@ -21,8 +21,7 @@ import numpy as np
 from .. import _checks
 from .. import memory as _memory
 from .. import precision as _precision
-from ..models import as_battery
-from ..propagate.chebyshev import (
+from ..kernels.chebyshev import (
     DEFAULT_TOL,
     STREAM_OVERHEAD,
     ChebyshevCurve,
@@ -30,8 +29,9 @@ from ..propagate.chebyshev import (
     march_vectors,
     plan,
 )
-from ..propagate.krylov import ground_state_energy
-from ..terms import PauliSum
+from ..kernels.krylov import ground_state_energy
+from ..models.chain import as_battery
+from ..operators.terms import PauliSum
 from .base import AbstractEngine, Curve, in_caller_precision
 
 DEFAULT_TOL_SINGLE = 1e-5

@@ -20,9 +20,7 @@ from jaxtyping import Array, Complex, Float
 
 from .. import _checks
 from .. import precision as _precision
-from ..models import as_battery
-from ..precision import matmul, vdot
-from ..propagate.dense import (
+from ..kernels.dense import (
     Spectrum,
     chunk_size,
     dense_memory_bytes,
@@ -31,7 +29,9 @@ from ..propagate.dense import (
     spectral_states,
     spectrum,
 )
-from ..terms import PauliSum, complex_dtype, dense, norm_bound
+from ..models.chain import as_battery
+from ..operators.terms import PauliSum, complex_dtype, dense, norm_bound
+from ..precision import matmul, vdot
 from .base import AbstractEngine, Curve, in_caller_precision, spectral_speed_limit
 
 # Rounding of a single-precision dense run, in units of eps * ||H|| (backward error of eigh

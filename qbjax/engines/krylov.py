@@ -18,9 +18,7 @@ from jaxtyping import Array
 from .. import _checks
 from .. import memory as _memory
 from .. import precision as _precision
-from ..models import as_battery
-from ..precision import vdot
-from ..propagate.krylov import (
+from ..kernels.krylov import (
     DEFAULT_KRYLOV_DIM,
     GRAM_BATCH,
     KrylovBlocks,
@@ -34,8 +32,10 @@ from ..propagate.krylov import (
     march_blocks,
     plan_march,
 )
-from ..propagate.matfree import matfree
-from ..terms import PauliSum
+from ..models.chain import as_battery
+from ..operators.matfree import matfree
+from ..operators.terms import PauliSum
+from ..precision import vdot
 from .base import AbstractEngine, Curve, in_caller_precision
 
 # Default budget of a Krylov march at least this many states: a basis of 16, Gram batches of

@@ -19,11 +19,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
-from ..models import as_battery
-from ..open.lindblad import MAX_CHAIN_SITES, ChainLindbladian, chain_lindbladian, solve, solve_end
-from ..passivity import ergotropy
-from ..propagate.dense import ground_energy
-from ..terms import PauliSum, apply
+from ..kernels.dense import ground_energy
+from ..kernels.lindblad import MAX_CHAIN_SITES, ChainLindbladian, chain_lindbladian, solve, solve_end
+from ..measures.passivity import ergotropy
+from ..models.chain import as_battery
+from ..operators.terms import PauliSum, apply
 from .base import AbstractEngine, Curve
 
 

@@ -15,8 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .. import _checks
-from ..models import SpinChain, as_battery
-from ..propagate.meanfield import (
+from ..kernels.meanfield import (
     ClassicalH,
     bloch_vectors,
     bucket,
@@ -26,6 +25,7 @@ from ..propagate.meanfield import (
     solve_classical,
     step_budget,
 )
+from ..models.chain import SpinChain, as_battery
 from .base import AbstractEngine, Curve
 
 

@@ -14,10 +14,10 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import _checks
-from ..models import SpinChain
-from ..propagate.dense import chunk_size, spectral_states
-from ..propagate.symmetric import SymmetricBattery, symmetric_battery
-from ..terms import complex_dtype
+from ..kernels.dense import chunk_size, spectral_states
+from ..kernels.symmetric import SymmetricBattery, symmetric_battery
+from ..models.chain import SpinChain
+from ..operators.terms import complex_dtype
 from .base import AbstractEngine, Curve, spectral_speed_limit
 
 # |phi_n| below this (of a unit vector) is dropped from the expansion of |down...down>:

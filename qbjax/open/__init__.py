@@ -1,16 +1,16 @@
 """Open quantum batteries: Lindblad dynamics, steady states, the thermal-gradient pair.
 (Noisy charging of spin chains is `qbjax.noisy_charge`, on the Lindblad engine.)"""
 
-from .lindblad import ChainLindbladian as ChainLindbladian
-from .lindblad import chain_lindbladian as chain_lindbladian
-from .lindblad import dissipator as dissipator
-from .lindblad import evolve as evolve
-from .lindblad import evolve_dense as evolve_dense
-from .lindblad import hamiltonian_superop as hamiltonian_superop
-from .lindblad import lindblad_rhs as lindblad_rhs
-from .lindblad import liouvillian as liouvillian
-from .lindblad import unvec as unvec
-from .lindblad import vec as vec
+from ..kernels.lindblad import ChainLindbladian as ChainLindbladian
+from ..kernels.lindblad import chain_lindbladian as chain_lindbladian
+from ..kernels.lindblad import dissipator as dissipator
+from ..kernels.lindblad import evolve as evolve
+from ..kernels.lindblad import evolve_dense as evolve_dense
+from ..kernels.lindblad import hamiltonian_superop as hamiltonian_superop
+from ..kernels.lindblad import lindblad_rhs as lindblad_rhs
+from ..kernels.lindblad import liouvillian as liouvillian
+from ..kernels.lindblad import unvec as unvec
+from ..kernels.lindblad import vec as vec
 from .steady import steady_state as steady_state
 from .thermal import NESS as NESS
 from .thermal import Cycle as Cycle

@@ -19,8 +19,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex
 
 from .. import _checks
-from ..terms import complex_dtype
-from .lindblad import unvec
+from ..kernels.lindblad import unvec
+from ..operators.terms import complex_dtype
 
 MAX_DIMENSION = 64  # dense solve of a d^2 x d^2 system: 4096^2 complex numbers at most
 

@@ -31,9 +31,9 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..passivity import ergotropy
-from ..terms import complex_dtype, dense, pauli_sum
-from .lindblad import SIGMA_MINUS, SIGMA_PLUS, SIGMA_X, dissipator, hamiltonian_superop, unvec, vec
+from ..kernels.lindblad import SIGMA_MINUS, SIGMA_PLUS, SIGMA_X, dissipator, hamiltonian_superop, unvec, vec
+from ..measures.passivity import ergotropy
+from ..operators.terms import complex_dtype, dense, pauli_sum
 from .steady import steady_state
 
 MASTERS = ("local", "global")

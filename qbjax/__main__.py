@@ -1,0 +1,5 @@
+"""`python -m qbjax`: the `qbjax` command."""
+
+from .app.cli import main
+
+raise SystemExit(main())
