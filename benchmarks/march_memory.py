@@ -34,7 +34,7 @@ def main() -> None:
     battery = qbjax.spin_chain_battery(args.n, alpha=0.3, dm=0.7)
     real = np.float64 if args.precision == "double" else np.float32
     if args.precision == "single":
-        battery = qbjax.precision.battery_in(battery, "single")
+        battery = battery.in_precision("single")
     h, h0 = battery.charging, battery.energy
     psi0 = jnp.asarray(battery.initial_state(), np.complex128 if real is np.float64 else np.complex64)
     p = ch.plan(h, 0.5)

@@ -18,9 +18,8 @@ from .engines import Krylov as Krylov
 from .engines import Symmetric as Symmetric
 from .kernels.dense import evolve as evolve
 from .kernels.dense import evolve_expm as evolve_expm
-from .kernels.dense import ground_energy as ground_energy
+from .kernels.ground_state import ground_energy as ground_energy
 from .kernels.krylov import evolve_krylov as evolve_krylov
-from .kernels.symmetric import symmetric_applies as symmetric_applies
 from .measures.passivity import capacity as capacity
 from .measures.passivity import coherent_ergotropy as coherent_ergotropy
 from .measures.passivity import ergotropy as ergotropy
@@ -51,6 +50,7 @@ from .models.chain import interaction as interaction
 from .models.chain import local_field as local_field
 from .models.chain import product_state as product_state
 from .models.chain import spin_chain_battery as spin_chain_battery
+from .models.symmetric import symmetric_applies as symmetric_applies
 from .operators.matfree import matfree as matfree
 from .operators.terms import PauliSum as PauliSum
 from .operators.terms import dense as dense

@@ -4,7 +4,7 @@ Single precision (complex64 states, float32 coefficients) halves the memory of e
 state vector and matrix and, on GPUs, multiplies the arithmetic rate; its rounding error
 is about 1e-7 relative per operation instead of 1e-16. An engine that supports it
 (dense, Chebyshev, Krylov) runs everything that touches a state in complex64: the
-battery's coefficients are cast to float32 once (`battery_in`), so operators, states,
+battery's coefficients are cast to float32 once (`Battery.in_precision`), so operators, states,
 decompositions and Gram matrices are all single. Its curve is seen through `CastCurve`
 (`engines.base`), so the maxima search around it keeps the caller's float64 times.
 
@@ -77,19 +77,3 @@ def of_dtype(dtype) -> str:
 def epsilon(precision: str) -> float:
     """Machine epsilon of the precision's real dtype (1.2e-7 single, 2.2e-16 double)."""
     return float(np.finfo(real_dtype(precision)).eps)
-
-
-def battery_in(battery, precision: str):
-    """The battery with its coefficients and initial state in `precision` (differentiable:
-    the cast is an identity for gradients)."""
-    from .models.chain import Battery
-    from .operators.terms import PauliSum
-
-    real, cplx = real_dtype(precision), complex_dtype(precision)
-
-    def cast(h: PauliSum) -> PauliSum:
-        return PauliSum(h.n_sites, h.terms, h.coeffs.astype(real))
-
-    initial = battery.initial
-    initial = initial.astype(cplx) if hasattr(initial, "astype") else jnp.asarray(initial, cplx)
-    return Battery(energy=cast(battery.energy), charging=cast(battery.charging), initial=initial)

@@ -159,7 +159,7 @@ def test_state_gradient_memory_free_adjoint_matches_dense():
 def test_lowest_ritz_value_reads_only_the_active_block():
     # Sturm bisection on the leading m x m block of padded coefficients, against LAPACK;
     # includes a decoupled block (a zero beta), a constant diagonal and m not a block multiple
-    from qbjax.kernels.krylov import _lowest_ritz_value
+    from qbjax.kernels.ground_state import _lowest_ritz_value
 
     rng = np.random.default_rng(7)
     for m, scale, shift in [(1, 1.0, 0.0), (16, 1e-3, 0.0), (23, 1.0, -40.0), (48, 1e3, 5e3), (64, 1.0, 0.0)]:

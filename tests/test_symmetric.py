@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import qbjax
-from qbjax.kernels.symmetric import collective_spin, symmetric_applies, symmetric_battery
+from qbjax.models.symmetric import collective_spin, symmetric_applies, symmetric_battery
 from qbjax.tasks.charge import charge_with
 
 

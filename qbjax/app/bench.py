@@ -221,7 +221,7 @@ def sweep_pipeline(name: str, n: int, precision: str, batch: int, backend: str) 
 
 
 def matvec_pipeline(n: int, precision: str) -> Pipeline:
-    battery = _precision.battery_in(chain(n).battery(), precision)
+    battery = chain(n).battery().in_precision(precision)
     dtype = _precision.complex_dtype(precision)
     psi = np.full(2**n, 2.0 ** (-n / 2), dtype)
     op = matfree(battery.charging)

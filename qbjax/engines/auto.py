@@ -7,8 +7,8 @@ import importlib
 from .. import _checks
 from .. import memory as _memory
 from .. import precision as precision_names
-from ..kernels.symmetric import symmetric_applies
 from ..models.chain import SpinChain
+from ..models.symmetric import symmetric_applies
 from .base import AbstractEngine
 from .chebyshev import Chebyshev
 from .dense import Dense

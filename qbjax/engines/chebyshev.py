@@ -29,7 +29,7 @@ from ..kernels.chebyshev import (
     march_vectors,
     plan,
 )
-from ..kernels.krylov import ground_state_energy
+from ..kernels.ground_state import ground_state_energy
 from ..models.chain import as_battery
 from ..operators.terms import PauliSum
 from .base import AbstractEngine, Curve, in_caller_precision
@@ -163,7 +163,7 @@ class Chebyshev(AbstractEngine):
     def _prepare(self, model, t_end, bounds) -> Curve:
         battery = as_battery(model)
         if self.precision == "single":
-            battery = _precision.battery_in(battery, "single")
+            battery = battery.in_precision("single")
         psi0 = battery.initial_state().astype(self.dtype)
         curve = chebyshev_curve(
             battery.charging,

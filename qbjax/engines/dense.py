@@ -24,11 +24,11 @@ from ..kernels.dense import (
     Spectrum,
     chunk_size,
     dense_memory_bytes,
-    ground_energy,
     rotation,
     spectral_states,
     spectrum,
 )
+from ..kernels.ground_state import ground_energy
 from ..models.chain import as_battery
 from ..operators.terms import PauliSum, complex_dtype, dense, norm_bound
 from ..precision import matmul, vdot
@@ -153,7 +153,7 @@ class Dense(AbstractEngine):
         battery = as_battery(model)
         single = self.precision == "single"
         if single:
-            battery = _precision.battery_in(battery, "single")
+            battery = battery.in_precision("single")
         h_matrix = dense(battery.charging)
         eig = spectrum(h_matrix)
         dtype = complex_dtype(eig.evecs.dtype)

@@ -18,6 +18,7 @@ from jaxtyping import Array
 from .. import _checks
 from .. import memory as _memory
 from .. import precision as _precision
+from ..kernels.ground_state import ground_state_energy
 from ..kernels.krylov import (
     DEFAULT_KRYLOV_DIM,
     GRAM_BATCH,
@@ -27,7 +28,6 @@ from ..kernels.krylov import (
     budget_dims,
     check_krylov_fits,
     check_options,
-    ground_state_energy,
     krylov_memory_bytes,
     march_blocks,
     plan_march,
@@ -147,7 +147,7 @@ class Krylov(AbstractEngine):
             )
         battery = as_battery(model)
         if self.precision == "single":
-            battery = _precision.battery_in(battery, "single")
+            battery = battery.in_precision("single")
         h, h0 = matfree(battery.charging), matfree(battery.energy)
         psi0 = battery.initial_state().astype(self.dtype)
         e0 = jnp.real(vdot(psi0, h0(psi0)))

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _checks
-from ..kernels.dense import ground_energy
+from ..kernels.ground_state import ground_energy
 from ..kernels.lindblad import MAX_CHAIN_SITES, ChainLindbladian, chain_lindbladian, solve, solve_end
 from ..measures.passivity import ergotropy
 from ..models.chain import as_battery

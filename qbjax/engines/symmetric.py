@@ -15,8 +15,8 @@ from jaxtyping import Array
 
 from .. import _checks
 from ..kernels.dense import chunk_size, spectral_states
-from ..kernels.symmetric import SymmetricBattery, symmetric_battery
 from ..models.chain import SpinChain
+from ..models.symmetric import SymmetricBattery, symmetric_battery
 from ..operators.terms import complex_dtype
 from .base import AbstractEngine, Curve, spectral_speed_limit
 

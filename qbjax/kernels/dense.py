@@ -20,7 +20,7 @@ from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..operators.terms import PauliSum, complex_dtype, dense, diagonal, is_diagonal
+from ..operators.terms import PauliSum, complex_dtype, dense
 from ..precision import matmul
 
 # d x d complex matrices alive at the peak of a dense run: H, its eigenvectors,
@@ -52,13 +52,6 @@ def spectrum(h_matrix: Array) -> Spectrum:
     """Eigendecomposition of a dense Hermitian matrix; real matrices use the (much faster) real eigh."""
     evals, evecs = jnp.linalg.eigh(jax.lax.stop_gradient(h_matrix))
     return Spectrum(evals, evecs.astype(complex_dtype(evals.dtype)))
-
-
-def ground_energy(h: PauliSum) -> Float[Array, ""]:
-    """Lowest eigenvalue of a Pauli sum (from the diagonal when H is made of sigma^z's)."""
-    if is_diagonal(h):
-        return jnp.min(diagonal(h))
-    return jnp.linalg.eigvalsh(dense(h))[0]
 
 
 def chunk_size(n_items: int, bytes_per_item: int) -> int:

@@ -71,7 +71,7 @@ def charge_bound(model, method: str, t: float, work: float) -> float | None:
     if method == "meanfield":
         return None
     if method == "symmetric":
-        from ..kernels.symmetric import symmetric_battery
+        from ..models.symmetric import symmetric_battery
 
         reduced = symmetric_battery(model)
         matrix = np.asarray(reduced.charging_matrix())

@@ -1,5 +1,6 @@
 """Battery models: the spin chain (`chain`: couplings, XXZ + DM interaction, fields,
-protocols, `Battery` and `SpinChain`) and the conversion to and from QuTiP (`interop`)."""
+protocols, `Battery` and `SpinChain`), the same chain in its permutation-symmetric (Dicke)
+subspace (`symmetric`), and the conversion to and from QuTiP (`interop`)."""
 
 from .chain import COUPLINGS as COUPLINGS
 from .chain import DM_AXES as DM_AXES

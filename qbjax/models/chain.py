@@ -20,6 +20,7 @@ import numpy as np
 from jaxtyping import Array, Complex
 
 from .. import _checks
+from .. import precision as _precision
 from ..operators.terms import PauliSum, Term, pauli_sum
 
 COUPLINGS = ("nn", "lr")
@@ -194,6 +195,18 @@ class Battery(eqx.Module):
     def initial_state(self) -> Complex[Array, " d"]:
         """The initial state as a vector of dimension 2**N."""
         return product_state(self.initial) if self.is_product else self.initial
+
+    def in_precision(self, precision: str) -> Battery:
+        """This battery with its coefficients and initial state in `precision` ("double" or
+        "single"; differentiable: the cast is an identity for gradients)."""
+        real, cplx = _precision.real_dtype(precision), _precision.complex_dtype(precision)
+
+        def cast(h: PauliSum) -> PauliSum:
+            return PauliSum(h.n_sites, h.terms, h.coeffs.astype(real))
+
+        initial = self.initial
+        initial = initial.astype(cplx) if hasattr(initial, "astype") else jnp.asarray(initial, cplx)
+        return Battery(energy=cast(self.energy), charging=cast(self.charging), initial=initial)
 
 
 def _as_array(state):

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import _checks
 from .. import memory as _memory
+from ..kernels.ground_state import lowest_energy
 from ..measures import qsl
 from ..models.chain import SpinChain
 from . import box_search, pulses
@@ -219,8 +220,4 @@ def _time_bounds(t) -> tuple[float, float]:
 
 def _ground_energy(battery: pulses.PulsedBattery) -> float:
     """E_ground(H0): dense for small chains, Lanczos beyond."""
-    from ..kernels.dense import ground_energy as dense_ground
-    from ..kernels.krylov import ground_state_energy
-
-    lowest = dense_ground if battery.n_sites <= 10 else ground_state_energy
-    return float(lowest(battery.energy))
+    return float(lowest_energy(battery.energy))

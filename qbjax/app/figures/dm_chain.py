@@ -103,7 +103,7 @@ def neighbour_resources(dm: float, axis: str, times: np.ndarray) -> dict:
     import jax.numpy as jnp
 
     from ...kernels.dense import evolve
-    from ...kernels.dense import ground_energy as lowest_energy
+    from ...kernels.ground_state import ground_energy as lowest_energy
     from ...measures.resources import first_order_coherence, ptrace, steering
     from ...models.chain import spin_chain_battery
     from ...operators.terms import dense

@@ -16,7 +16,7 @@ Hamiltonian is a real symmetric tridiagonal (N+1) x (N+1) matrix, decomposed onc
 costs O(N K) per time, K the number of eigenstates the initial state overlaps with.
 
 Derivatives in g, alpha, B and omega reuse the divided-difference (Daleckii-Krein) JVP of
-`propagate.dense.spectral_states`, exact at degenerate spectra.
+`kernels.dense.spectral_states`, exact at degenerate spectra.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _checks
-from ..models.chain import COUPLINGS, PROTOCOLS, SpinChain
+from .chain import COUPLINGS, PROTOCOLS, SpinChain
 
 
 def collective_spin(n: int) -> tuple[Array, Array, Array]:
