@@ -38,12 +38,12 @@ def main() -> None:
     h, h0 = battery.charging, battery.energy
     psi0 = jnp.asarray(battery.initial_state(), np.complex128 if real is np.float64 else np.complex64)
     p = ch.plan(h, 0.5)
-    c, r = ch._working_interval(p.center, p.radius, real)
+    c, r = ch.working_interval(p.center, p.radius, real)
     tau = jnp.asarray(0.5 / p.segments, real)
     state = psi0.dtype.itemsize * 2**args.n
     for block in (int(b) for b in args.blocks.split(",")):
         block = p.degree + 1 if block == 0 else block
-        compiled = ch._march_curve.lower(h, h0, psi0, c, r, tau, p.degree, p.segments, block).compile()
+        compiled = ch.march_gram.lower(h, h0, psi0, c, r, tau, p.degree, p.segments, block).compile()
         memory = compiled.compiled.memory_analysis()
         row = {"n": args.n, "precision": args.precision, "backend": jax.default_backend()}
         row |= {"degree": p.degree, "block": block, "estimate_states": ch.march_vectors(p.degree, block)}

@@ -13,7 +13,10 @@ import scipy.special
 from reference import xxz_dm_chain
 
 import qbjax
+from qbjax.engines.chebyshev import GEMM_SEGMENTS, chebyshev_curve
 from qbjax.kernels import chebyshev as ch
+from qbjax.operators import bounds as bounds_module
+from qbjax.operators.bounds import spectral_bounds
 from qbjax.operators.terms import PauliSum, dense, norm_bound
 
 CHAIN = {"alpha": 0.3, "dm": 0.7, "g": 1.0, "field": 1.0, "omega": 4.0}
@@ -105,11 +108,11 @@ def test_degree_is_the_smallest_rigorous_one():
 @pytest.mark.parametrize("protocol", ["replace", "add", "collective"])
 def test_spectral_bounds_contain_the_spectrum(coupling, protocol, exact, monkeypatch):
     if not exact:  # the Weyl bounds alone, as beyond 2^9 amplitudes
-        monkeypatch.setattr(ch, "_EXACT_MAX_DIM", 0)
+        monkeypatch.setattr(bounds_module, "_EXACT_MAX_DIM", 0)
     battery = qbjax.spin_chain_battery(6, coupling=coupling, protocol=protocol, p=0.8, **CHAIN)
     for h in (battery.charging, battery.energy):
         evals = np.linalg.eigvalsh(np.asarray(dense(h)))
-        lo, hi = ch.spectral_bounds(h)
+        lo, hi = spectral_bounds(h)
         bound = float(norm_bound(h))
         assert lo <= evals[0] and evals[-1] <= hi
         assert -bound <= lo and hi <= bound
@@ -118,17 +121,17 @@ def test_spectral_bounds_contain_the_spectrum(coupling, protocol, exact, monkeyp
 def test_spectral_bounds_are_tight_for_chains(monkeypatch):
     battery = qbjax.spin_chain_battery(8, alpha=0.3, dm=1.0)
     evals = np.linalg.eigvalsh(np.asarray(dense(battery.charging)))
-    lo, hi = ch.spectral_bounds(battery.charging)  # 2^8 amplitudes: the computed extremes, widened
+    lo, hi = spectral_bounds(battery.charging)  # 2^8 amplitudes: the computed extremes, widened
     assert lo <= evals[0] and evals[-1] <= hi and hi - lo < (1 + 1e-10) * (evals[-1] - evals[0])
-    monkeypatch.setattr(ch, "_EXACT_MAX_DIM", 0)  # the cluster bound, as beyond 2^9 amplitudes
+    monkeypatch.setattr(bounds_module, "_EXACT_MAX_DIM", 0)  # the cluster bound, as beyond 2^9 amplitudes
     charging = qbjax.spin_chain_battery(8, alpha=0.3).charging
     evals = np.linalg.eigvalsh(np.asarray(dense(charging)))
-    lo, hi = ch.spectral_bounds(charging)
+    lo, hi = spectral_bounds(charging)
     assert hi - lo < 1.02 * (evals[-1] - evals[0]) < 0.8 * 2 * float(norm_bound(charging))
     # diagonal Hamiltonians: the exact extremes
     field = qbjax.spin_chain_battery(5, field=1.3, protocol="collective").energy
-    assert ch.spectral_bounds(field) == pytest.approx((-6.5, 6.5), abs=1e-12)
-    assert ch.spectral_bounds(PauliSum(3, (), jnp.zeros((0,)))) == (0.0, 0.0)
+    assert spectral_bounds(field) == pytest.approx((-6.5, 6.5), abs=1e-12)
+    assert spectral_bounds(PauliSum(3, (), jnp.zeros((0,)))) == (0.0, 0.0)
 
 
 def test_interval_in_single_precision_still_contains_the_spectrum():
@@ -136,7 +139,7 @@ def test_interval_in_single_precision_still_contains_the_spectrum():
     # would lose an end of the float64 one, where T_k grows
     rng = np.random.default_rng(5)
     for center, radius in zip(rng.uniform(-50, 50, 200), rng.uniform(1, 60, 200), strict=True):
-        c, r = (float(x) for x in ch._working_interval(center, radius, np.float32))
+        c, r = (float(x) for x in ch.working_interval(center, radius, np.float32))
         assert c - r <= center - radius and center + radius <= c + r
         assert r - radius <= 1e-5 * (radius + abs(center))  # and hardly wider
 
@@ -144,7 +147,7 @@ def test_interval_in_single_precision_still_contains_the_spectrum():
 def test_plan_rule(chain6):
     h = chain6.charging
     center, radius, degree, segments, block = ch.plan(h, 20.0, tol=1e-12)
-    lo, hi = ch.spectral_bounds(h)
+    lo, hi = spectral_bounds(h)
     assert center == pytest.approx((lo + hi) / 2) and radius == pytest.approx((hi - lo) / 2, rel=1e-9)
     assert segments == math.ceil(radius * 20.0 / ch.MAX_SEGMENT_ARG)
     assert degree == ch.degree_for(radius * 20.0 / segments, 1e-12 / segments)
@@ -157,7 +160,7 @@ def test_traced_coefficients_need_bounds(chain6):
     h, h0, psi0 = chain6.charging, chain6.energy, chain6.initial_state()
 
     def curve(coeffs):
-        return ch.chebyshev_curve(PauliSum(h.n_sites, h.terms, coeffs), h0, psi0, 1.0).energy(0.5)
+        return chebyshev_curve(PauliSum(h.n_sites, h.terms, coeffs), h0, psi0, 1.0).energy(0.5)
 
     with pytest.raises(ValueError, match="bounds: must be given"):
         jax.jit(curve)(h.coeffs)
@@ -180,14 +183,14 @@ def test_states_match_dense(chain6):
     assert float(result.error_estimate) >= errors.max()
     # the curve's states and energies over many segments (more than _GEMM_SEGMENTS: the
     # batched-gather path of energy())
-    curve = ch.chebyshev_curve(h, chain6.energy, psi0, 30.0)
-    assert curve.segments > ch._GEMM_SEGMENTS
+    curve = chebyshev_curve(h, chain6.energy, psi0, 30.0)
+    assert curve.segments > GEMM_SEGMENTS
     probe = np.array([0.0, 3.3, 13.7, 20.0, 30.0])
     exact = _exact(h, psi0, probe)
     states = np.stack([np.asarray(curve.state(t)) for t in probe])
     errors = np.linalg.norm(states - exact, axis=1)
     assert errors.max() <= 1e-10
-    assert float(curve.error_estimate) >= errors.max()
+    assert float(curve.error_estimate()) >= errors.max()
     np.testing.assert_allclose(states[3], np.asarray(result.states[-1]), atol=1e-12)
     energies = np.asarray(curve.energy(jnp.asarray(probe)))
     np.testing.assert_allclose(energies, _energies(chain6.energy, exact), atol=1e-10, rtol=0)
@@ -200,20 +203,20 @@ def test_energy_curve_matches_dense(coupling, protocol):
     battery = qbjax.spin_chain_battery(n, coupling=coupling, protocol=protocol, p=1.0, **CHAIN)
     psi0 = battery.initial_state()
     t_end = 2 * np.pi / CHAIN["omega"]
-    curve = ch.chebyshev_curve(battery.charging, battery.energy, psi0, t_end)
+    curve = chebyshev_curve(battery.charging, battery.energy, psi0, t_end)
     times = np.linspace(0.0, t_end, 64)
     exact = _energies(battery.energy, _exact(battery.charging, psi0, times))
     energy = np.asarray(curve.energy(jnp.asarray(times)))
     np.testing.assert_allclose(energy - energy[0], exact - exact[0], atol=1e-10, rtol=0)
     h0_norm = np.max(np.abs(np.linalg.eigvalsh(np.asarray(dense(battery.energy)))))
-    assert np.max(np.abs(energy - exact)) <= 2 * h0_norm * float(curve.error_estimate)
+    assert np.max(np.abs(energy - exact)) <= 2 * h0_norm * float(curve.error_estimate())
 
 
 def test_uniform_grid_energy_matches_dense(chain6):
     # blocks of the grid read from one segment, some backwards: still the exact energies, for
     # the whole window and for a shorter one, with n not a multiple of the 7 segments
     psi0 = chain6.initial_state()
-    curve = ch.chebyshev_curve(chain6.charging, chain6.energy, psi0, 4.0, segments=7)
+    curve = chebyshev_curve(chain6.charging, chain6.energy, psi0, 4.0, segments=7)
     for t_end, n in ((4.0, 256), (0.37 * 4.0, 61)):
         grid = t_end * np.arange(1, n + 1) / n
         exact = _energies(chain6.energy, _exact(chain6.charging, psi0, grid))
@@ -223,7 +226,7 @@ def test_uniform_grid_energy_matches_dense(chain6):
 def test_xxx_chain_charges_like_independent_spins():
     n, b, omega = 5, 0.8, 3.0
     battery = qbjax.spin_chain_battery(n, coupling="lr", g=1.4, p=0.7, alpha=1.0, field=b, omega=omega)
-    curve = ch.chebyshev_curve(battery.charging, battery.energy, battery.initial_state(), 2.0)
+    curve = chebyshev_curve(battery.charging, battery.energy, battery.initial_state(), 2.0)
     times = jnp.linspace(0.0, 2.0, 9)
     np.testing.assert_allclose(
         np.asarray(curve.work(times)), n * 2 * b * np.sin(omega * np.asarray(times)) ** 2, atol=1e-10
@@ -239,7 +242,7 @@ def test_n14_matches_expm_multiply():
     ref = scipy.sparse.linalg.expm_multiply(-1j * h_sparse, psi0, start=0.0, stop=t_end, num=5, endpoint=True)
     result = ch.evolve_chebyshev(battery.charging, battery.initial_state(), times)
     np.testing.assert_allclose(np.asarray(result.states), ref, atol=1e-9, rtol=0)
-    curve = ch.chebyshev_curve(battery.charging, battery.energy, battery.initial_state(), t_end)
+    curve = chebyshev_curve(battery.charging, battery.energy, battery.initial_state(), t_end)
     exact = np.real(np.einsum("ti,ti->t", ref.conj(), (h0_sparse @ ref.T).T))
     np.testing.assert_allclose(np.asarray(curve.energy(jnp.asarray(times))), exact, atol=1e-9, rtol=0)
 
@@ -250,7 +253,7 @@ def test_n14_matches_expm_multiply():
 
 def test_time_derivative(chain6):
     h, h0, psi0 = chain6.charging, chain6.energy, chain6.initial_state()
-    curve = ch.chebyshev_curve(h, h0, psi0, 3.0)
+    curve = chebyshev_curve(h, h0, psi0, 3.0)
     times = jnp.asarray([0.0, 0.4, 1.1, 2.999])
     _, slope = jax.jvp(curve.energy, (times,), (jnp.ones_like(times),))
     # d<H0>/dt = <psi| i [H, H0] |psi>
@@ -269,7 +272,7 @@ def _work_function(n, t_end, times, bounds, **fixed):
     def work(alpha, dm):
         battery = qbjax.spin_chain_battery(n, alpha=alpha, dm=dm, **fixed)
         psi0 = battery.initial_state()
-        curve = ch.chebyshev_curve(battery.charging, battery.energy, psi0, t_end, bounds=bounds)
+        curve = chebyshev_curve(battery.charging, battery.energy, psi0, t_end, bounds=bounds)
         return curve.work(times)
 
     return jax.jit(work)
@@ -278,7 +281,7 @@ def _work_function(n, t_end, times, bounds, **fixed):
 @pytest.mark.parametrize(("alpha", "dm"), [(0.3, 0.7), (1.0, 0.0)])
 def test_gradient_in_coefficients_matches_finite_differences(alpha, dm):
     fixed = {"g": 1.0, "field": 1.0, "omega": 4.0}
-    lo, hi = ch.spectral_bounds(qbjax.spin_chain_battery(5, alpha=alpha, dm=dm, **fixed).charging)
+    lo, hi = spectral_bounds(qbjax.spin_chain_battery(5, alpha=alpha, dm=dm, **fixed).charging)
     times = jnp.asarray([0.35, 0.8])
     work = _work_function(5, 0.8, times, (lo - 1.0, hi + 1.0), **fixed)
 
@@ -301,7 +304,7 @@ def test_vmap_over_parameters_matches_loop():
     fixed = {"g": 1.0, "field": 1.0, "omega": 4.0}
     alphas = jnp.asarray([0.0, 0.5, 1.0])
     chargers = [qbjax.spin_chain_battery(5, alpha=a, dm=0.4, **fixed).charging for a in alphas]
-    bounds = [ch.spectral_bounds(h) for h in chargers]
+    bounds = [spectral_bounds(h) for h in chargers]
     union = (min(b[0] for b in bounds), max(b[1] for b in bounds))
     times = jnp.linspace(0.0, 1.5, 7)
     work = _work_function(5, 1.5, times, union, **fixed)
@@ -313,14 +316,14 @@ def test_vmap_over_parameters_matches_loop():
 
 def test_static_plan_under_jit(chain6):
     h, h0, psi0 = chain6.charging, chain6.energy, chain6.initial_state()
-    bounds = ch.spectral_bounds(h)
+    bounds = spectral_bounds(h)
     *_, degree, segments, _ = ch.plan(h, 2.0, bounds=bounds)
 
     @jax.jit
     def energy_at_end(coeffs, t_end):
         hh = PauliSum(h.n_sites, h.terms, coeffs)
-        curve = ch.chebyshev_curve(hh, h0, psi0, t_end, bounds=bounds, degree=degree, segments=segments)
-        return curve.energy(t_end), curve.error_estimate
+        curve = chebyshev_curve(hh, h0, psi0, t_end, bounds=bounds, degree=degree, segments=segments)
+        return curve.energy(t_end), curve.error_estimate()
 
     energy, error = energy_at_end(h.coeffs, 2.0)
     exact = _energies(h0, _exact(h, psi0, [2.0]))[0]
@@ -328,12 +331,12 @@ def test_static_plan_under_jit(chain6):
     assert float(error) < 1e-10
     # a degree far too low for the window is reported, not hidden
     assert not np.isfinite(float(energy_at_end(h.coeffs, 40.0)[1]))
-    lean = ch.chebyshev_curve(
+    lean = chebyshev_curve(
         h, h0, psi0, 2.0, bounds=bounds, degree=degree, segments=segments, keep_state=False
     )
     with pytest.raises(ValueError, match="keep_state"):
         lean.state(1.0)
-    assert float(ch.chebyshev_curve(h, h0, psi0, 0.0).energy(0.0)) == pytest.approx(exact_start(h0, psi0))
+    assert float(chebyshev_curve(h, h0, psi0, 0.0).energy(0.0)) == pytest.approx(exact_start(h0, psi0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -427,14 +430,14 @@ def test_engine_sweeps_batched_and_equals_dense():
 )
 def test_streamed_segments_equal_the_exact_curve(chain6, block):
     h, h0, psi0 = chain6.charging, chain6.energy, chain6.initial_state()
-    bounds = ch.spectral_bounds(h)
+    bounds = spectral_bounds(h)
     _, _, degree, segments, _ = ch.plan(h, 1.5, bounds=bounds)
     times = jnp.linspace(0.0, 1.5, 9)
-    curve = ch.chebyshev_curve(h, h0, psi0, 1.5, bounds=bounds, degree=degree, segments=segments, block=block)
+    curve = chebyshev_curve(h, h0, psi0, 1.5, bounds=bounds, degree=degree, segments=segments, block=block)
     np.testing.assert_allclose(
         np.asarray(curve.energy(times)), _energies(h0, _exact(h, psi0, times)), atol=1e-10
     )
-    kept = ch.chebyshev_curve(h, h0, psi0, 1.5, bounds=bounds, degree=degree, segments=segments)
+    kept = chebyshev_curve(h, h0, psi0, 1.5, bounds=bounds, degree=degree, segments=segments)
     assert float(curve.initial_overlap(1.1)) == pytest.approx(float(kept.initial_overlap(1.1)), abs=1e-12)
     assert curve.centred and not kept.centred
     np.testing.assert_allclose(np.asarray(curve.state(1.3)), _exact(h, psi0, [1.3])[0], atol=1e-10)
@@ -444,12 +447,12 @@ def test_streamed_gradient_equals_the_kept_one(chain6):
     """Reverse mode through the passes (scans, conds, in-place writes) equals that through
     the kept vectors."""
     h, h0, psi0 = chain6.charging, chain6.energy, chain6.initial_state()
-    bounds = ch.spectral_bounds(h)
+    bounds = spectral_bounds(h)
     _, _, degree, segments, _ = ch.plan(h, 1.5, bounds=bounds)
 
     def last_energy(coeffs, block):
         hh = PauliSum(h.n_sites, h.terms, coeffs)
-        curve = ch.chebyshev_curve(
+        curve = chebyshev_curve(
             hh, h0, psi0, 1.5, bounds=bounds, degree=degree, segments=segments, block=block
         )
         return curve.energy(1.5)

@@ -39,8 +39,8 @@ from jaxtyping import Array, Float
 
 from .. import precision as _precision
 from .._checks import ArgumentError
-from ..kernels.chebyshev import spectral_bounds
 from ..models.chain import as_battery
+from ..operators.bounds import spectral_bounds
 from ..operators.terms import norm_bound
 from ..tasks.maxima import energy_derivatives, uniform_energy
 

@@ -18,8 +18,8 @@ form in the real vector b_k(t) = (2 - delta_k0) J_k(rt) (the phases fold into th
     <H0>_t = b(t)^T B b(t),   B = Re(D^* G D),   G_kl = <phi_k|H0|phi_l>,  D = diag((-i)^k).
 
 A window [0, t_end] is cut into S equal segments (r t_end / S <= about 30) so K stays
-moderate; each segment restarts the expansion from the previous segment's end state. A
-`ChebyshevCurve` keeps one (K+1, K+1) matrix B per segment, so W(t) on any number of
+moderate; each segment restarts the expansion from the previous segment's end state. The
+march (`march_gram`) keeps one (K+1, K+1) matrix B per segment, so W(t) on any number of
 times costs Bessel functions and small quadratic forms, no products with H.
 
 Errors: eps_K(x) is increasing in x for K >= x (J_k grows on [0, k] for k > K), so the
@@ -50,16 +50,15 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
-from ..operators.matfree import MatFreeH, matfree
-from ..operators.terms import PauliSum, norm_bound, pauli_masks, sparse
+from ..operators.bounds import spectral_bounds
+from ..operators.matfree import matfree
+from ..operators.terms import PauliSum
 from ..precision import matmul, real_of, scaled, vdot
 
 DEFAULT_TOL = 1e-12
 # Largest r * (segment length) planned: K ~ 2x + 20 stays near 60-80 and the Gram work
 # (K^2 per segment, K^2/x per unit time) stays comparable to the products with H.
 MAX_SEGMENT_ARG = 30.0
-# Up to this many segments <H0>(t) multiplies b(t) with all segments' matrices (one GEMM).
-_GEMM_SEGMENTS = 24
 # Vectors multiplied by H0 together when building a Gram matrix (one matrix product each);
 # up to 2^10 amplitudes all K + 1 at once (a few MiB; batches of 16 took 40% longer at N = 8).
 _GRAM_BATCH = 16
@@ -71,140 +70,6 @@ _WIDEN = 1e-10
 # Rounding allowance per segment, in units of eps * (K + 1) * ||psi0||; the measured
 # recurrence round-off is a few eps * K (see tests/test_chebyshev.py).
 _ROUNDING = 8.0
-# Terms of a cluster beyond this many sites are bounded by sum |c| instead of eigvalsh.
-_MAX_CLUSTER_SITES = 8
-# Exact diagonal extremes only while (diagonal terms) * 2^N stays below this.
-_MAX_DIAGONAL_WORK = 2**28
-# Up to this dimension the interval also uses H's computed extreme eigenvalues (dense
-# LAPACK, milliseconds), widened by their backward-error bound.
-_EXACT_MAX_DIM = 2**9
-
-
-# ----------------------------------------------------------------------------------------
-# Rigorous spectral interval (plain NumPy, concrete coefficients).
-
-_PAULI = {
-    "X": np.array([[0, 1], [1, 0]], complex),
-    "Y": np.array([[0, -1j], [1j, 0]]),
-    "Z": np.array([[1, 0], [0, -1]], complex),
-}
-
-
-def _local_extremes(h: PauliSum, weighted: list[tuple[int, float]], support: tuple[int, ...]):
-    """(lambda_min, lambda_max) of sum_k w_k c_k P_k restricted to `support` (exact, small)."""
-    coeffs = np.asarray(h.coeffs, np.float64)
-    if len(support) > _MAX_CLUSTER_SITES:
-        total = sum(abs(w * coeffs[k]) for k, w in weighted)
-        return -total, total
-    matrix = np.zeros((2 ** len(support),) * 2, complex)
-    for k, w in weighted:
-        letters = dict(h.terms[k])
-        factors = [_PAULI[letters[s]] if s in letters else np.eye(2) for s in support]
-        matrix += w * coeffs[k] * functools.reduce(np.kron, factors)
-    evals = np.linalg.eigvalsh(matrix)
-    return float(evals[0]), float(evals[-1])
-
-
-def _cluster_bounds(h: PauliSum) -> tuple[float, float]:
-    """Weyl: H = sum_b h_b gives sum_b lambda_min(h_b) <= spec(H) <= sum_b lambda_max(h_b).
-
-    Clusters are the supports of the multi-site terms; a term whose support lies inside
-    other clusters (a local field) is shared equally among them. Each h_b is diagonalised
-    on its own few sites, which captures the competition of a bond with its fields.
-    """
-    supports = [tuple(sorted(site for site, _ in term)) for term in h.terms]
-    clusters: dict[tuple[int, ...], list[tuple[int, float]]] = {s: [] for s in supports if len(s) >= 2}
-    for k, support in enumerate(supports):
-        if support in clusters:
-            clusters[support].append((k, 1.0))
-            continue
-        hosts = [c for c in clusters if set(support) <= set(c)] or [support]
-        for host in hosts:
-            clusters.setdefault(host, []).append((k, 1.0 / len(hosts)))
-    lo = hi = 0.0
-    for support, weighted in clusters.items():
-        a, b = _local_extremes(h, weighted, support)
-        lo, hi = lo + a, hi + b
-    return lo, hi
-
-
-def _diagonal_bounds(h: PauliSum) -> tuple[float, float]:
-    """Exact extremes of the sigma^z part widened by the off-diagonal groups' extremes (Weyl).
-
-    Off-diagonal terms are grouped by support and each group diagonalised on its sites
-    (at most sum |c| of the group). The 2^N diagonal is enumerated only while that is
-    cheap; otherwise the diagonal part is bounded by +-sum |c|.
-    """
-    masks = pauli_masks(h.n_sites, h.terms)
-    coeffs = np.asarray(h.coeffs, np.float64)
-    diagonal_terms = np.flatnonzero(masks.flip == 0)
-    if diagonal_terms.size * 2**h.n_sites <= _MAX_DIAGONAL_WORK:
-        states = np.arange(2**h.n_sites, dtype=np.int64)
-        values = np.zeros(2**h.n_sites)
-        for k in diagonal_terms:
-            parity = np.bitwise_count(states & masks.zmask[k]).astype(np.int64) & 1
-            values += coeffs[k] * (1.0 - 2.0 * parity)
-        lo, hi = float(values.min()), float(values.max())
-    else:
-        lo = hi = float(np.sum(np.abs(coeffs[diagonal_terms])))
-        lo = -lo
-    groups: dict[tuple[int, ...], list[tuple[int, float]]] = {}
-    for k in np.flatnonzero(masks.flip != 0):
-        groups.setdefault(tuple(sorted(site for site, _ in h.terms[k])), []).append((int(k), 1.0))
-    for support, weighted in groups.items():
-        a, b = _local_extremes(h, weighted, support)
-        lo, hi = lo + a, hi + b
-    return lo, hi
-
-
-def spectral_bounds(h: PauliSum) -> tuple[float, float]:
-    """A rigorous interval [lo, hi] containing the spectrum of H (concrete coefficients).
-
-    The intersection of three bounds, each valid by Weyl's inequality
-    lambda_min(A + B) >= lambda_min(A) + lambda_min(B):
-    - exact min/max of the diagonal (sigma^z-only) part plus the extremes of the
-      off-diagonal terms grouped by support;
-    - the sum over clusters (supports of the multi-site terms, local fields shared among
-      them) of each cluster's extreme eigenvalues: much tighter for spin chains, where a
-      bond cannot align with its fields and its coupling at once (N = 8 XXZ chain,
-      charging: exact [-34.30, 30.13], this bound [-34.49, 30.29], sum |c| = 43.2);
-    - +-sum_k |c_k| (`norm_bound`), so the result is never looser than that.
-    Rounding of the small eigensolves is covered by a widening of 64 eps sum |c|. Up to
-    2^9 amplitudes it is also intersected with the computed extreme eigenvalues of the
-    dense H, widened by their backward-error bound (`_exact_bounds`): at N = 8 with
-    D = 1 the cluster bound is 11% wider than the spectrum, this one about 1e-11 wider.
-
-    Args:
-        h: Pauli sum with concrete coefficients of shape (K,).
-
-    Returns:
-        (lo, hi) as Python floats.
-    """
-    if _checks.is_traced(h.coeffs):
-        raise _checks.ArgumentError(
-            "h", "spectral_bounds needs concrete coefficients; pass bounds explicitly under jit/vmap"
-        )
-    if h.coeffs.ndim != 1:
-        raise _checks.ArgumentError("h", f"coefficients must have shape (K,), got {h.coeffs.shape}")
-    total = float(np.asarray(norm_bound(h)))
-    if not h.terms or total == 0.0:
-        return 0.0, 0.0
-    lo_d, hi_d = _diagonal_bounds(h)
-    lo_c, hi_c = _cluster_bounds(h)
-    eps = float(np.finfo(np.float64).eps)
-    lo, hi = max(lo_d, lo_c) - 64.0 * eps * total, min(hi_d, hi_c) + 64.0 * eps * total
-    if h.dimension <= _EXACT_MAX_DIM:
-        lo_e, hi_e = _exact_bounds(h)
-        lo, hi = max(lo, lo_e), min(hi, hi_e)
-    return max(lo, -total), min(hi, total)
-
-
-def _exact_bounds(h: PauliSum) -> tuple[float, float]:
-    """H's extreme eigenvalues widened by 64 d eps sum |c|: LAPACK's symmetric eigensolver is
-    backward stable (the computed values are exact for some H + E, ||E|| <= p(d) eps ||H||)."""
-    evals = np.linalg.eigvalsh(sparse(h).toarray())
-    slack = 64.0 * h.dimension * float(np.finfo(np.float64).eps) * float(np.sum(np.abs(np.asarray(h.coeffs))))
-    return float(evals[0]) - slack, float(evals[-1]) + slack
 
 
 # ----------------------------------------------------------------------------------------
@@ -399,6 +264,9 @@ def plan(
     max_arg: float = MAX_SEGMENT_ARG,
     max_vectors: int | None = None,
     h0: PauliSum | None = None,
+    degree: int | None = None,
+    segments: int | None = None,
+    block: int | None = None,
 ) -> Plan:
     """Fix centre, radius, degree, segment count and block before tracing (engines: jit/vmap after).
 
@@ -418,10 +286,19 @@ def plan(
         max_arg: largest r * segment length.
         max_vectors: states of 2^N the march may hold at once (None: no limit).
         h0: the energy Hamiltonian (for the cost of its products).
+        degree, segments, block: the caller's static choices. With degree and segments both
+            given nothing is planned (t_end and the bounds may be traced; block None keeps
+            all vectors); with one of them, the rest follows the rule for it.
 
     Raises:
         ArgumentError("memory") when `max_vectors` cannot hold even one streamed vector.
     """
+    if degree is not None and segments is not None:
+        return _given(h, bounds, degree, segments, block)
+    if _checks.is_traced(t_end):
+        raise _checks.ArgumentError("t_end", "traced; pass degree and segments (from plan) as well")
+    if degree is not None or segments is not None:
+        return _completed(h, t_end, tol, bounds, degree, segments)
     _checks.nonnegative("t_end", t_end)
     _checks.positive("tol", tol)
     _checks.positive("max_arg", max_arg)
@@ -440,6 +317,27 @@ def plan(
     weights = (_matvec_passes(h), _matvec_passes(h if h0 is None else h0))
     degree, segments = _cheapest_streamed(radius * float(t_end), tol, segments, block, weights)
     return Plan(float(center), float(radius), degree, segments, min(block, degree + 1))  # streamed
+
+
+def _given(h: PauliSum, bounds, degree, segments, block) -> Plan:
+    """The caller's static plan, checked: centre and radius from `bounds` (may be traced)."""
+    if bounds is None and _checks.is_traced(h.coeffs):
+        _concrete_bounds(h, None)  # raises the explanatory ArgumentError
+    degree = _checks.integer_at_least("degree", degree, 1)
+    segments = _checks.integer_at_least("segments", segments, 1)
+    block = None if block is None else min(_checks.integer_at_least("block", block, 1), degree + 1)
+    center, radius = center_radius(spectral_bounds(h) if bounds is None else bounds)
+    return Plan(center, radius, degree, segments, block)
+
+
+def _completed(h: PauliSum, t_end, tol, bounds, degree, segments) -> Plan:
+    """The rule's plan with the caller's degree or segment count (all vectors kept)."""
+    p = plan(h, float(t_end), tol=tol, bounds=bounds)
+    if segments is not None:
+        segments = _checks.integer_at_least("segments", segments, 1)
+        degree = degree or degree_for(p.radius * float(t_end) / segments, tol / segments)
+        return Plan(p.center, p.radius, degree, segments, None)
+    return Plan(p.center, p.radius, degree, p.segments, None)
 
 
 # States of 2^N alive at a march's peak besides the kept Chebyshev vectors, from XLA's
@@ -637,7 +535,7 @@ def streamed_segment(op_h, op_h0, psi, psi0, center, radius, degree: int, block:
     return _fold(gram), end, overlaps[0]
 
 
-def _working_interval(center, radius, real) -> tuple[Array, Array]:
+def working_interval(center, radius, real) -> tuple[Array, Array]:
     """c and r in the working precision, r widened by 8 eps (r + |c|) of it: rounding them
     (and the interval arithmetic before, in float32 too) must not move an end of the
     spectrum outside [c - r, c + r], where T_k grows instead of staying within [-1, 1]."""
@@ -650,187 +548,8 @@ def _rounding(degree: int, dtype) -> float:
     return _ROUNDING * float(np.finfo(dtype).eps) * (degree + 1)
 
 
-# ----------------------------------------------------------------------------------------
-# Energy curves.
-
-
-class ChebyshevCurve(eqx.Module):
-    """<H0> along exp(-iHt) psi0 on [0, t_end], from per-segment Gram matrices.
-
-    Attributes:
-        gram: (S, K+1, K+1) real symmetric B of each segment (module docstring).
-        center, radius: c and r of the expansion.
-        segment_length: tau_seg = t_end / S.
-        error_estimate: bound on the state error in norm over the window (truncation tails
-            at the segment length, summed over segments, plus a rounding allowance).
-        overlaps: (S, K+1) <psi_0|phi_k> of each segment's vectors: <psi_0|psi_t> for the
-            speed limit costs K + 1 products.
-        spread: Delta E of H in psi_0, from phi_1 = H~ psi_0: r^2 (|phi_1|^2 - Re<psi_0|phi_1>^2).
-        op, psi0: charging operator and initial state for `state` (None if not kept).
-        degree, segments: K and S (static).
-        centred: each segment expanded about its midpoint (streamed marches: K covers half
-            a segment), else about its start.
-    """
-
-    gram: Float[Array, "S K1 K1"]
-    center: Float[Array, ""]
-    radius: Float[Array, ""]
-    segment_length: Float[Array, ""]
-    error_estimate: Float[Array, ""]
-    overlaps: Complex[Array, "S K1"]
-    spread: Float[Array, ""]
-    op: MatFreeH | None
-    psi0: Complex[Array, " d"] | None
-    degree: int = eqx.field(static=True)
-    segments: int = eqx.field(static=True)
-    centred: bool = eqx.field(static=True, default=False)
-
-    @property
-    def t_end(self) -> Float[Array, ""]:
-        return self.segment_length * self.segments
-
-    def locate(self, t):
-        """(segment index, time from its expansion point: its start, or its midpoint when
-        centred) of t; the last segment extends past t_end."""
-        length = jax.lax.stop_gradient(self.segment_length)
-        # t_end = 0: a single empty segment (avoids 0/0)
-        ratio = jnp.where(length > 0, jax.lax.stop_gradient(t) / jnp.where(length > 0, length, 1.0), 0.0)
-        s = jnp.clip(jnp.floor(ratio), 0, self.segments - 1)
-        origin = s + 0.5 if self.centred else s
-        return s.astype(jnp.int32), t - origin.astype(self.segment_length.dtype) * self.segment_length
-
-    def energy(self, times) -> Float[Array, ...]:
-        """<H0> at `times` (any shape, within [0, t_end]): b(tau)^T B_s b(tau), O(K^2) each.
-
-        Differentiable in the times (through `bessel_j`) and in the Hamiltonians' coefficients
-        (through the Gram matrices).
-        """
-        times = jnp.asarray(times).astype(self.radius.dtype)
-        return _curve_energy(self, times.reshape(-1)).reshape(times.shape)
-
-    def work(self, times) -> Float[Array, ...]:
-        """W(t) = <H0>_t - <H0>_0 (one evaluation of the curve on [0, times])."""
-        times = jnp.asarray(times).astype(self.radius.dtype)
-        energies = _curve_energy(self, jnp.concatenate([jnp.zeros((1,), times.dtype), times.reshape(-1)]))
-        return (energies[1:] - energies[0]).reshape(times.shape)
-
-    def uniform_energy(self, t_end, n: int) -> Float[Array, " n"]:
-        """<H0> at t_end * k / n for k = 1..n, t_end within the window: the maxima's grid.
-
-        Cheaper than `energy` on the same times: the grid is cut into S blocks and each
-        block is evaluated from one segment only (`_curve_uniform_energy`).
-        """
-        t_end = jnp.asarray(t_end).astype(self.radius.dtype)
-        if self.centred:  # its blocks may reach past a half segment from the nearest midpoint
-            return self.energy(t_end * (jnp.arange(1, n + 1, dtype=t_end.dtype) / n))
-        return _curve_uniform_energy(self, t_end, n)
-
-    def energy_derivatives(self, times: Float[Array, " T"]) -> tuple[Array, Array, Array]:
-        """(<H0>, d<H0>/dt, d2<H0>/dt2) at a vector of times (for the maxima's Newton steps;
-        not differentiable in the parameters)."""
-        return _curve_energy_derivatives(self, jnp.asarray(times).astype(self.radius.dtype))
-
-    def initial_overlap(self, t) -> Float[Array, ""]:
-        """|<psi_0|psi_t>| for one time t: sum_k a_k(tau) <psi_0|phi_k> of t's segment."""
-        s, tau = self.locate(jnp.asarray(t).astype(self.radius.dtype))
-        a = chebyshev_coefficients(self.center, self.radius, tau, self.degree, self.overlaps.dtype)
-        return jnp.abs(jnp.sum(a * self.overlaps[s]))
-
-    def state(self, t) -> Complex[Array, " d"]:
-        """psi(t) for one time t, rerunning the recurrence: S K products with H, O(d) memory.
-
-        Segment j advances by clip(t - j tau_seg, 0, tau_seg) (the last one unclipped above),
-        so t is traced freely and a zero advance is an exact identity (J_k(0) = delta_k0).
-        """
-        if self.op is None or self.psi0 is None:
-            raise _checks.ArgumentError("state", "the curve was built with keep_state=False")
-        return _curve_state(self, jnp.asarray(t).astype(self.radius.dtype))
-
-
-def _segment_products(curve: ChebyshevCurve, s: Array, rows: Array) -> Array:
-    """B_{s_i} rows_i for each row (rows: (R, K+1), s: (R,) segment indices)."""
-    k1 = curve.degree + 1
-    if curve.segments <= _GEMM_SEGMENTS:
-        # rows against every segment's matrix as one matrix product, then keep each row's own
-        # block: S times the flops of a gather but ~30x faster than gathering (R, K+1, K+1)
-        stacked = curve.gram.transpose(1, 0, 2).reshape(k1, curve.segments * k1)
-        blocks = matmul(rows, stacked).reshape(-1, curve.segments, k1)
-        return jnp.take_along_axis(blocks, s[:, None, None], axis=1)[:, 0]
-    # many segments: gather B_s per row in cache-sized batches
-    return jax.lax.map(lambda sb: matmul(curve.gram[sb[0]], sb[1]), (s, rows), batch_size=256)
-
-
 @eqx.filter_jit
-def _curve_energy(curve: ChebyshevCurve, times: Float[Array, " T"]) -> Float[Array, " T"]:
-    s, tau = curve.locate(times)
-    b = chebyshev_weights(curve.radius * tau, curve.degree)  # (T, K+1)
-    return jnp.sum(_segment_products(curve, s, b) * b, axis=1)
-
-
-def _curve_uniform_energy(curve: ChebyshevCurve, t_end, n: int) -> Float[Array, " n"]:
-    """<H0> at t_end * k / n, k = 1..n, with every block of the grid read from one segment.
-
-    The grid (padded to S blocks of m = ceil(n / S) points) has blocks shorter than a
-    segment, tau = window / S >= t_end / S. Block j is expanded about the segment start
-    s tau nearest its midpoint, so every time t in it has |t - s tau| <= tau: forwards into
-    segment s or backwards into segment s - 1 (J_k(-x) = (-1)^k J_k(x)), both within the
-    truncation bound of a segment length. So each row meets one (K+1)^2 matrix, not all S.
-    """
-    segments = curve.segments
-    m = -(-n // segments)
-    times = (t_end * (jnp.arange(1, segments * m + 1, dtype=curve.radius.dtype) / n)).reshape(segments, m)
-    length = jax.lax.stop_gradient(curve.segment_length)
-    middle = 0.5 * (times[:, 0] + times[:, -1]) / jnp.where(length > 0, length, 1.0)
-    s = jnp.clip(jnp.round(middle), 0, segments - 1).astype(jnp.int32)
-    tau = times - s[:, None].astype(times.dtype) * curve.segment_length
-    b = chebyshev_weights(curve.radius * tau.reshape(-1), curve.degree).reshape(segments, m, -1)
-    energies = jnp.sum(matmul(b, curve.gram[s]) * b, axis=2)
-    return energies.reshape(-1)[:n]
-
-
-def _curve_energy_derivatives(curve: ChebyshevCurve, times: Float[Array, " T"]):
-    """(E, E', E'') at `times` from one Bessel evaluation up to order K + 2.
-
-    J_k' = (J_{k-1} - J_{k+1}) / 2 and J_k'' = (J_{k-2} - 2 J_k + J_{k+2}) / 4 with
-    J_{-1} = -J_1, J_{-2} = J_2; with b = w J(r tau): E = b^T B b, E' = 2 b'^T B b,
-    E'' = 2 (b''^T B b + b'^T B b').
-    """
-    s, tau = curve.locate(times)
-    k = curve.degree
-    j = bessel_j(curve.radius * tau, k + 2)  # (T, K+3)
-    ext = jnp.concatenate([j[:, 2:3], -j[:, 1:2], j], axis=1)  # orders -2 .. K+2
-    weight = jnp.asarray(np.r_[1.0, np.full(k, 2.0)], j.dtype)
-    b = weight * ext[:, 2 : k + 3]
-    b1 = curve.radius * weight * 0.5 * (ext[:, 1 : k + 2] - ext[:, 3 : k + 4])
-    b2 = curve.radius**2 * weight * 0.25 * (ext[:, : k + 1] - 2.0 * ext[:, 2 : k + 3] + ext[:, 4 : k + 5])
-    products = _segment_products(curve, jnp.concatenate([s, s]), jnp.concatenate([b, b1]))
-    gb, gb1 = products[: times.shape[0]], products[times.shape[0] :]
-    energy = jnp.sum(b * gb, axis=1)
-    slope = 2.0 * jnp.sum(b1 * gb, axis=1)
-    curvature = 2.0 * (jnp.sum(b2 * gb, axis=1) + jnp.sum(b1 * gb1, axis=1))
-    return energy, slope, curvature
-
-
-@eqx.filter_jit
-def _curve_state(curve: ChebyshevCurve, t: Float[Array, ""]) -> Complex[Array, " d"]:
-    # steps of a segment (of half a segment when centred: the degree covers that much)
-    steps, step = (
-        (2 * curve.segments, curve.segment_length / 2)
-        if curve.centred
-        else (curve.segments, curve.segment_length)
-    )
-    starts = jnp.arange(steps).astype(t.dtype) * step
-    advance = jnp.maximum(t - starts, 0.0)
-    advance = advance.at[:-1].set(jnp.minimum(advance[:-1], step))
-
-    def segment(psi, tau):
-        return chebyshev_propagate(curve.op, psi, curve.center, curve.radius, curve.degree, tau), None
-
-    return jax.lax.scan(segment, curve.psi0, advance)[0]
-
-
-@eqx.filter_jit
-def _march_curve(
+def march_gram(
     h: PauliSum, h0: PauliSum, psi0, center, radius, tau, degree: int, segments: int, block: int | None
 ):
     """(S, K+1, K+1) folded Gram matrices by a scan over segments, the error bound, and H.
@@ -882,85 +601,6 @@ def _spread(op_h, psi0, center, radius) -> Float[Array, ""]:
     norm2 = jnp.real(vdot(psi0, psi0))
     mean = jnp.real(vdot(psi0, phi1)) / norm2
     return radius * jnp.sqrt(jnp.maximum(jnp.real(vdot(phi1, phi1)) / norm2 - mean**2, 0.0))
-
-
-def _resolve(h: PauliSum, t_end, tol, bounds, degree, segments, block) -> Plan:
-    """A full plan, or the caller's static choices (degree and segments; block None: all kept)."""
-    if degree is not None and segments is not None:
-        if bounds is None and _checks.is_traced(h.coeffs):
-            _concrete_bounds(h, None)  # raises the explanatory ValueError
-        degree = _checks.integer_at_least("degree", degree, 1)
-        segments = _checks.integer_at_least("segments", segments, 1)
-        block = None if block is None else min(_checks.integer_at_least("block", block, 1), degree + 1)
-        center, radius = center_radius(spectral_bounds(h) if bounds is None else bounds)
-        return Plan(center, radius, degree, segments, block)
-    if _checks.is_traced(t_end):
-        raise _checks.ArgumentError("t_end", "traced; pass degree and segments (from plan) as well")
-    p = plan(h, float(t_end), tol=tol, bounds=bounds)
-    if segments is not None:
-        segments = _checks.integer_at_least("segments", segments, 1)
-        degree = degree or degree_for(p.radius * float(t_end) / segments, tol / segments)
-        return Plan(p.center, p.radius, degree, segments, None)
-    degree = degree or p.degree
-    return Plan(p.center, p.radius, degree, p.segments, None)
-
-
-def chebyshev_curve(
-    h_charging: PauliSum,
-    h_energy: PauliSum,
-    psi0: Complex[Array, " d"],
-    t_end,
-    *,
-    tol: float = DEFAULT_TOL,
-    bounds=None,
-    segments: int | None = None,
-    degree: int | None = None,
-    block: int | None = None,
-    keep_state: bool = True,
-) -> ChebyshevCurve:
-    """Expand exp(-i H t) psi0 on [0, t_end] and project H0: a curve of <H0>(t).
-
-    Cost: S (K+1) products with H and with H0 and S (K+1)^2 d Gram flops; memory about
-    (K+1 + 16) * 2^N * 16 bytes (complex128) at the peak, independent of S.
-
-    Args:
-        h_charging: H, generator of the evolution (coefficients (K,)).
-        h_energy: H0, whose expectation the curve returns.
-        psi0: initial state, shape (2**N,), complex128 or complex64.
-        t_end: window length; concrete unless `degree` and `segments` are given.
-        tol: target for the summed truncation error (state norm per unit ||psi0||).
-        bounds: (lo, hi) containing the spectrum of H; required when H's coefficients are
-            traced (then it must hold for every parameter point); default `spectral_bounds`.
-        segments, degree: static overrides (e.g. from `plan`); with both, t_end and the
-            bounds may be traced. A degree below r t_end / segments makes `error_estimate`
-            large (or infinite), never silently small.
-        block: Chebyshev vectors kept at once when streaming each segment in passes, in
-            bounded memory (`streamed_segment`, from `plan`); None (default): all K + 1.
-        keep_state: keep H and psi0 in the curve for `state` (24 * 2^N bytes).
-
-    Returns:
-        A `ChebyshevCurve`, differentiable in both Hamiltonians' coefficients and psi0.
-    """
-    if psi0.shape != (h_charging.dimension,) or h_energy.n_sites != h_charging.n_sites:
-        raise _checks.ArgumentError(
-            "psi0",
-            f"need shape ({h_charging.dimension},) and H0 on the same {h_charging.n_sites} sites, "
-            f"got {psi0.shape} and {h_energy.n_sites} sites",
-        )
-    center, radius, degree, segments, block = _resolve(
-        h_charging, t_end, tol, bounds, degree, segments, block
-    )
-    dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
-    psi0 = psi0.astype(dtype)
-    real = real_of(dtype)
-    center, radius = _working_interval(center, radius, real)
-    tau = jnp.asarray(t_end).astype(real) / segments
-    gram, error, overlaps, spread, op_h = _march_curve(
-        h_charging, h_energy, psi0, center, radius, tau, degree, segments, block
-    )
-    kept_op, kept_psi = (op_h, psi0) if keep_state else (None, None)
-    arrays = (gram, center, radius, tau, error, overlaps, spread, kept_op, kept_psi)
-    return ChebyshevCurve(*arrays, degree, segments, centred=block is not None)
 
 
 # ----------------------------------------------------------------------------------------
@@ -1027,6 +667,6 @@ def evolve_chebyshev(
     degree = degree_for(radius * float(gaps.max()) / n_sub, tol / (n_sub * len(gaps)))
     dtype = np.dtype(psi0.dtype) if jnp.iscomplexobj(psi0) else np.dtype(jnp.result_type(complex))
     real = real_of(dtype)
-    c, r = _working_interval(center, radius, real)
+    c, r = working_interval(center, radius, real)
     states, error = _march_states(h, psi0.astype(dtype), c, r, jnp.asarray(gaps, real), degree, n_sub)
     return ChebyshevStates(states, error)

@@ -86,7 +86,8 @@ def propagator(
     battery: PulsedBattery, omega_max: float, segment_max: float, method: str = "auto"
 ) -> Propagator:
     """The propagator for segments up to `segment_max` long with |amplitudes| <= omega_max."""
-    from ..kernels.chebyshev import MAX_SEGMENT_ARG, center_radius, degree_for, spectral_bounds
+    from ..kernels.chebyshev import MAX_SEGMENT_ARG, center_radius, degree_for
+    from ..operators.bounds import spectral_bounds
 
     _checks.one_of("method", method, METHODS)
     if method == "auto":
