@@ -16,6 +16,7 @@ from .engines import Chebyshev as Chebyshev
 from .engines import Dense as Dense
 from .engines import Krylov as Krylov
 from .engines import Symmetric as Symmetric
+from .engines.registry import CLASSES as _ENGINE_CLASSES
 from .kernels.dense import evolve as evolve
 from .kernels.dense import evolve_expm as evolve_expm
 from .kernels.ground_state import ground_energy as ground_energy
@@ -74,8 +75,6 @@ from .tasks.sweep import sweep as sweep
 # name -> module, imported on first access (PEP 562): these need diffrax (to_qutip and
 # from_qutip import the optional QuTiP only when called)
 _LAZY = {
-    "Lindblad": ".engines.lindblad",
-    "MeanField": ".engines.meanfield",
     "NoisyCharge": ".open.noisy",
     "noise_sweep": ".open.noisy",
     "noisy_charge": ".open.noisy",
@@ -91,6 +90,10 @@ _LAZY = {
     "from_qutip": ".models.interop",
     "QutipBattery": ".models.interop",
 }
+
+
+# the engine classes, from the one registry (`qbjax.engines.registry`)
+_LAZY.update({cls: f".engines.{module}" for cls, module in _ENGINE_CLASSES.items()})
 
 
 def __getattr__(name: str):

@@ -7,14 +7,38 @@ import pytest
 import qbjax
 from qbjax import ArgumentError
 from qbjax.engines import AbstractEngine, engine_class
-from qbjax.engines.auto import ENGINES
+from qbjax.engines.registry import ENGINES, METHODS, names
 from qbjax.operators.terms import norm_bound
 from qbjax.tasks.optimize import optimize
 from qbjax.tasks.sweep import QUANTITIES, sweep
 
 
+def test_the_registry_holds_every_engine_once():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import qbjax.engines
+
+    defined = set()
+    for module in pkgutil.iter_modules(qbjax.engines.__path__):
+        loaded = importlib.import_module(f"qbjax.engines.{module.name}")
+        for _, cls in inspect.getmembers(loaded, inspect.isclass):
+            if (
+                issubclass(cls, AbstractEngine)
+                and not inspect.isabstract(cls)
+                and cls.__module__ == loaded.__name__
+            ):
+                defined.add(cls)
+    registered = {getattr(qbjax.engines, entry.cls) for entry in ENGINES.values()}
+    assert registered == defined
+    for name, entry in ENGINES.items():
+        assert getattr(qbjax, entry.cls).name == name
+    assert METHODS == ("auto", *names()) and "lindblad" not in METHODS
+
+
 def test_every_engine_declares_its_capabilities():
-    for name in ENGINES:
+    for name in names():
         engine = engine_class(name)()
         assert isinstance(engine, AbstractEngine) and engine.name == name
         for capability in ("batchable", "differentiable", "traced_window"):

@@ -11,7 +11,6 @@ import qbjax
 from qbjax import _checks
 from qbjax.engines import choose
 from qbjax.kernels.krylov import check_krylov_fits, evolve_krylov, krylov_memory_bytes, spectral_width
-from qbjax.tasks.charge import charge_with
 
 
 def charge_krylov(battery, t_max, *, times=None, **options):
@@ -19,7 +18,8 @@ def charge_krylov(battery, t_max, *, times=None, **options):
 
 
 def charge_model(model, t_max, method):
-    return charge_with(qbjax.SpinChain.of(model), t_max, method=method)
+    result = qbjax.charge(qbjax.SpinChain.of(model), t_max, method=method)
+    return result, result.method
 
 
 X_STAR = 1.165561  # tan x = 2x: single-spin T* omega

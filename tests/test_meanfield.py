@@ -8,7 +8,6 @@ import scipy.integrate
 import scipy.optimize
 
 import qbjax
-from qbjax.tasks.charge import charge_with
 
 
 def charge_meanfield(model, t_max, *, times=None):
@@ -16,7 +15,8 @@ def charge_meanfield(model, t_max, *, times=None):
 
 
 def charge_model(model, t_max, method):
-    return charge_with(qbjax.SpinChain.of(model), t_max, method=method)
+    result = qbjax.charge(qbjax.SpinChain.of(model), t_max, method=method)
+    return result, result.method
 
 
 T_MAX = 2 * math.pi / 4

@@ -7,11 +7,11 @@ import pytest
 
 import qbjax
 from qbjax.app.cli import main
-from qbjax.tasks.charge import charge_with
 
 
 def charge_model(model, t_max, *, times=None, method="auto"):
-    return charge_with(qbjax.SpinChain.of(model), t_max, times=times, method=method)
+    result = qbjax.charge(qbjax.SpinChain.of(model), t_max, times=times, method=method)
+    return result, result.method
 
 
 MODEL_KEYS = ("n", "coupling", "g", "p", "alpha", "dm", "field", "omega", "protocol", "periodic")

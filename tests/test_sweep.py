@@ -15,13 +15,13 @@ import pytest
 
 import qbjax
 from qbjax import ArgumentError
-from qbjax.tasks.charge import charge_with
 from qbjax.tasks.sweep import QUANTITIES, plan_sweep, sweep
 from qbjax.tasks.sweep_store import load_result
 
 
 def charge_model(model, t_max):
-    return charge_with(qbjax.SpinChain.of(model), t_max)
+    result = qbjax.charge(qbjax.SpinChain.of(model), t_max)
+    return result, result.method
 
 
 QBJAX = [sys.executable, "-m", "qbjax"]

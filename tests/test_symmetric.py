@@ -10,7 +10,6 @@ import pytest
 
 import qbjax
 from qbjax.models.symmetric import collective_spin, symmetric_applies, symmetric_battery
-from qbjax.tasks.charge import charge_with
 
 
 def charge_symmetric(model, t_max, *, times=None, n_grid=None):
@@ -18,7 +17,8 @@ def charge_symmetric(model, t_max, *, times=None, n_grid=None):
 
 
 def charge_model(model, t_max, method):
-    return charge_with(qbjax.SpinChain.of(model), t_max, method=method)
+    result = qbjax.charge(qbjax.SpinChain.of(model), t_max, method=method)
+    return result, result.method
 
 
 T_MAX = 2 * math.pi / 4

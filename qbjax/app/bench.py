@@ -62,6 +62,7 @@ from .. import memory as _memory
 from .. import precision as _precision
 from ..engines import engine_class
 from ..engines.base import spectrum_over
+from ..engines.registry import names
 from ..models.chain import SpinChain
 from ..operators.matfree import matfree, matvec_bytes
 from ..operators.terms import norm_bound
@@ -71,7 +72,7 @@ from ..tasks.sweep import batch_stages, chunk_devices, plan_sweep
 OMEGA, ALPHA, DM = 4.0, 0.5, 0.5
 T_MAX = 2 * math.pi / OMEGA
 N_TIMES = 200
-ENGINES = ("chebyshev", "krylov", "dense")
+ENGINES = names(state="vector")  # the engines of 2^N amplitudes (`engines.registry`)
 WORKLOADS = ("curve", "pmax", "grad")  # one battery each; "sweep" runs per batch size
 # QuTiP's run time gained per added spin (its CPU time only; measured about 3 from N = 8 to 12)
 QUTIP_GROWTH = 3.0

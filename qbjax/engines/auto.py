@@ -1,8 +1,6 @@
-"""Engines by name, and the choice behind `method="auto"`."""
+"""The choice behind `method="auto"`, and `engine_for`: an engine from a method name."""
 
 from __future__ import annotations
-
-import importlib
 
 from .. import _checks
 from .. import memory as _memory
@@ -12,25 +10,8 @@ from ..models.symmetric import symmetric_applies
 from .base import AbstractEngine
 from .chebyshev import Chebyshev
 from .dense import Dense
+from .registry import METHODS, engine_class
 from .symmetric import Symmetric
-
-# method name -> (module in qbjax.engines, class); imported when named (mean-field needs diffrax)
-ENGINES = {
-    "dense": ("dense", "Dense"),
-    "krylov": ("krylov", "Krylov"),
-    "chebyshev": ("chebyshev", "Chebyshev"),
-    "symmetric": ("symmetric", "Symmetric"),
-    "meanfield": ("meanfield", "MeanField"),
-}
-METHODS = ("auto", *ENGINES)
-
-
-def engine_class(name: str) -> type[AbstractEngine]:
-    """The engine class behind a method name."""
-    _checks.one_of("method", name, tuple(ENGINES))
-    module, cls = ENGINES[name]
-    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
-
 
 # Measured (benchmarks/RESULTS.md, "Method choice"): a repeated `qbjax charge` takes
 # 1.0-1.2 s with dense and 1.5 s with Chebyshev up to N = 9; at N = 10 dense takes 2.2 s

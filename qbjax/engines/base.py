@@ -42,7 +42,6 @@ from .._checks import ArgumentError
 from ..models.chain import as_battery
 from ..operators.bounds import spectral_bounds
 from ..operators.terms import norm_bound
-from ..tasks.maxima import energy_derivatives, uniform_energy
 
 CAPABILITIES = {
     "batchable": "one vmapped call over a batch of parameter points",
@@ -51,16 +50,45 @@ CAPABILITIES = {
 }
 
 
-class Curve(eqx.Module):
-    """<H0>_t of a battery charged from t = 0, on [0, t_end].
+class SearchCurve(eqx.Module):
+    """<H0>_t as a function of time: all that the maxima search reads (`tasks.maxima`).
 
-    Subclasses implement `energy`, `initial_energy` and `ground_energy`; the rest has
-    defaults that hold for pure states.
+    Subclasses implement `energy`; the time derivatives and the uniform grid have defaults.
     """
 
     @abc.abstractmethod
     def energy(self, times: Float[Array, " T"]) -> Float[Array, " T"]:
         """<H0>_t at each time in [0, t_end]; differentiable in t and in the parameters."""
+
+    def energy_derivatives(self, times: Float[Array, " k"]) -> tuple[Array, Array, Array]:
+        """(E, dE/dt, d2E/dt2) at a vector of times, for the maxima's Newton steps.
+
+        Default: forward mode differentiates `energy` twice. Curves with closed-form time
+        derivatives override it (one pass, a far smaller program).
+        """
+
+        def value_and_slope(t):
+            return jax.jvp(self.energy, (t,), (jnp.ones_like(t),))
+
+        (energy, slope), (_, curvature) = jax.jvp(value_and_slope, (times,), (jnp.ones_like(times),))
+        return energy, slope, curvature
+
+    def uniform_energy(self, t_end, n: int) -> Float[Array, " n"]:
+        """`energy` on the grid t_end * k / n, k = 1..n, in the dtype of `t_end` (an array).
+
+        Curves that evaluate a uniform grid faster than arbitrary times override it (the
+        same grid, computed the same way).
+        """
+        return self.energy(t_end * (jnp.arange(1, n + 1, dtype=t_end.dtype) / n))
+
+
+class Curve(SearchCurve):
+    """<H0>_t of a battery charged from t = 0, on [0, t_end].
+
+    Subclasses implement `energy`, `initial_energy` and `ground_energy`; the rest has
+    defaults: the time derivatives and the grid (`SearchCurve`), and for pure states the
+    ergotropy; no error estimate, bandwidth or speed limit unless the engine knows one.
+    """
 
     @abc.abstractmethod
     def initial_energy(self) -> Float[Array, ""]:
@@ -88,7 +116,7 @@ class Curve(eqx.Module):
         (it sets the maxima grid); None: use the engine's bound from the Hamiltonian."""
         return None
 
-    def search_curve(self) -> Curve:
+    def search_curve(self) -> SearchCurve:
         """A curve with the same values, cheaper to evaluate, for the grid and the bisection
         of the maxima (no parameter gradients needed there)."""
         return self
@@ -114,19 +142,18 @@ class CastCurve(Curve):
     curve's real dtype, energies leave in the dtype of the times (of JAX's default float for
     the scalars). Gradients pass through the casts."""
 
-    inner: Curve
+    inner: SearchCurve  # a Curve, or its search curve
     dtype: np.dtype = eqx.field(static=True)  # the inner curve's real dtype
 
     def energy(self, times):
         return self.inner.energy(times.astype(self.dtype)).astype(times.dtype)
 
     def energy_derivatives(self, times):
-        values = energy_derivatives(self.inner, times.astype(self.dtype))
+        values = self.inner.energy_derivatives(times.astype(self.dtype))
         return tuple(v.astype(times.dtype) for v in values)
 
     def uniform_energy(self, t_end, n: int):
-        inner = jnp.asarray(t_end).astype(self.dtype)
-        return uniform_energy(self.inner, inner, n, self.dtype).astype(jnp.asarray(t_end).dtype)
+        return self.inner.uniform_energy(t_end.astype(self.dtype), n).astype(t_end.dtype)
 
     def initial_energy(self):
         return self.inner.initial_energy().astype(jnp.result_type(float))

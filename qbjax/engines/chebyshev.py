@@ -105,7 +105,8 @@ class Chebyshev(AbstractEngine):
 
     def plan(self, model, t_end: float, *, spectrum: tuple[float, float] | None = None) -> Chebyshev:
         tol, dtype = self._options()
-        charging = as_battery(model).charging
+        battery = as_battery(model)
+        charging = battery.charging
         bounds = self.bounds if spectrum is None else spectrum
         if bounds is None and _checks.is_traced(charging.coeffs):
             raise _checks.ArgumentError(
@@ -121,7 +122,7 @@ class Chebyshev(AbstractEngine):
             tol=tol,
             bounds=bounds,
             max_vectors=max_vectors,
-            h0=as_battery(model).energy,
+            h0=battery.energy,
         )
         return Chebyshev(tol, dtype, self.bounds, self.memory, c, r, k, s, b)
 

@@ -32,7 +32,7 @@ from ..kernels.ground_state import ground_energy
 from ..models.chain import as_battery
 from ..operators.terms import PauliSum, complex_dtype, dense, norm_bound
 from ..precision import matmul, vdot
-from .base import AbstractEngine, Curve, in_caller_precision, spectral_speed_limit
+from .base import AbstractEngine, Curve, SearchCurve, in_caller_precision, spectral_speed_limit
 
 # Rounding of a single-precision dense run, in units of eps * ||H|| (backward error of eigh
 # and of each product with V): the state error is about eps (ROUNDING_PER_NORM ||H|| t +
@@ -55,7 +55,7 @@ def block_energies(h0_matrix, states_at, times: Float[Array, " T"]) -> Float[Arr
     return jax.lax.map(block, padded.reshape(blocks, size)).reshape(-1)[:n]
 
 
-class _SearchCurve(eqx.Module):
+class _SearchCurve(SearchCurve):
     """<H0>_t from a frozen decomposition, for locating maxima (time derivatives only).
 
     psi(t) = V (exp(-i E t) * a) with a = V^dagger psi0 computed once: each time costs one

@@ -67,6 +67,9 @@ class KrylovCurve(Curve):
     def error_estimate(self):
         return self.err
 
+    def speed_limit(self, t):
+        return self.blocks.initial_overlap(jnp.asarray(t)), self.blocks.spread()
+
 
 class Krylov(AbstractEngine):
     """Matrix-free Krylov propagation.

@@ -171,7 +171,7 @@ def krylov_exp(alpha: Array, beta: Array, tau) -> tuple[Array, Array]:
 
 def _block(config: KrylovConfig, params, psi, tau):
     """Advance psi by tau with one Krylov block; with_energy adds the block's projected data."""
-    op_h, op_h0 = params
+    op_h = params[0]
     basis, alpha, beta, norm = lanczos(op_h, psi, config.krylov_dim, config.breakdown)
     y, err = krylov_exp(alpha, beta, tau)
     psi_out = scaled(matmul(y.astype(basis.dtype), basis), norm)
@@ -181,10 +181,13 @@ def _block(config: KrylovConfig, params, psi, tau):
     # Rows go in batches so that V^* (H0 v_j ...) is a matrix product reading V once per
     # batch: one row at a time read all of V m times, which dominated the march at N = 20.
     # conj(V conj(H0 v)) = V^* H0 v without a conjugated copy of the basis
+    _, op_h0, psi0 = params
     rows = jax.lax.map(
         lambda v: jnp.conj(matmul(basis, jnp.conj(op_h0(v)))), basis, batch_size=config.gram_batch
     )
-    return psi_out, (alpha, beta, rows.T, norm, err * norm)
+    # <psi_0|v_j>: the overlap of the charged state with the start, for the speed limit
+    overlaps = matmul(basis, jnp.conj(psi0))
+    return psi_out, (alpha, beta, rows.T, overlaps, norm, err * norm)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
@@ -494,6 +497,7 @@ class KrylovBlocks(eqx.Module):
     alpha: Float[Array, "B m"]
     beta: Float[Array, "B m"]
     gram: Complex[Array, "B m m"]
+    overlaps: Complex[Array, "B m"]  # <psi_0|v_j> of each block's basis
     norm: Float[Array, " B"]
     tau: Float[Array, ""]  # common block length
     eig: Spectrum  # evals (B, m), evecs (B, m, m)
@@ -505,17 +509,30 @@ class KrylovBlocks(eqx.Module):
 
     def energy(self, t: Float[Array, " T"]) -> Float[Array, " T"]:
         """<H0> at times t (any t in [0, end of the march]), differentiable in t and the blocks."""
-        tri = jax.vmap(tridiagonal)(self.alpha, self.beta)
-        dtype = self.eig.evecs.dtype
-        e1 = jnp.zeros((self.alpha.shape[1],), dtype).at[0].set(1.0)
 
         def one(t):
-            b, tau = self.locate(t)
-            y = spectral_states(tri[b], e1, tau[None], self.eig.evals[b], self.eig.evecs[b])[0]
-            y = y.astype(self.gram.dtype)
+            b, y = self._coordinates(t)
             return self.norm[b] ** 2 * jnp.real(vdot(y, matmul(self.gram[b], y)))
 
         return jax.vmap(one)(t)
+
+    def initial_overlap(self, t) -> Float[Array, ""]:
+        """|<psi_0|psi_t>| at one time t: ||psi_b|| sum_j y_j <psi_0|v_j> of t's block."""
+        b, y = self._coordinates(t)
+        return self.norm[b] * jnp.abs(jnp.sum(y * self.overlaps[b]))
+
+    def spread(self) -> Float[Array, ""]:
+        """Delta E of H in psi_0: the first Lanczos residual, beta_1 = ||(H - <H>) v_0||."""
+        return self.beta[0, 0]
+
+    def _coordinates(self, t):
+        """(block b, y = exp(-i tau T_b) e_1): psi_t = ||psi_b|| V_b^T y, for one time t."""
+        b, tau = self.locate(t)
+        dtype = self.eig.evecs.dtype
+        e1 = jnp.zeros((self.alpha.shape[1],), dtype).at[0].set(1.0)
+        tri = tridiagonal(self.alpha[b], self.beta[b])
+        y = spectral_states(tri, e1, tau[None], self.eig.evals[b], self.eig.evecs[b])[0]
+        return b, y.astype(self.gram.dtype)
 
 
 def march_blocks(
@@ -523,8 +540,8 @@ def march_blocks(
 ) -> tuple[KrylovBlocks, Array]:
     """March n equal blocks over [0, t_end]; returns (blocks, summed error estimate)."""
     tau = jnp.asarray(t_end, real_of(psi0.dtype)) / n
-    _, (alpha, beta, gram, norm, err) = _march(
-        config._replace(with_energy=True), (h, h0), psi0, jnp.full((n,), tau)
+    _, (alpha, beta, gram, overlaps, norm, err) = _march(
+        config._replace(with_energy=True), (h, h0, psi0), psi0, jnp.full((n,), tau)
     )
     eig = jax.vmap(spectrum)(jax.vmap(tridiagonal)(alpha, beta))
-    return KrylovBlocks(alpha, beta, gram, norm, tau, eig), jnp.sum(err)
+    return KrylovBlocks(alpha, beta, gram, overlaps, norm, tau, eig), jnp.sum(err)

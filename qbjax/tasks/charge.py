@@ -7,7 +7,7 @@
 
 An engine (`qbjax.engines`) turns the battery into an energy curve <H0>_t; everything here
 is written once against that curve. Maxima: a grid that resolves the fastest frequency of
-W(t), then bisection on the sign of the derivative (`_maximize`), so T* is accurate far
+W(t), then bisection on the sign of the derivative (`maxima`), so T* is accurate far
 below 1e-9 relative. P_max and W_max are differentiable in every model parameter: by the
 envelope theorem their gradient is the partial derivative at the fixed optimum.
 
@@ -16,6 +16,8 @@ With both in one XLA program the CPU backend ran the maxima's loops ~30x slower 
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import equinox as eqx
 import jax
@@ -38,6 +40,7 @@ class ChargeResult(eqx.Module):
     before charging (0 from the ground state of H0; not 0 from |down...down> when D != 0);
     `qsl_bound` is the quantum speed limit on the power at T* (`qbjax.qsl`), None where the
     engine holds no pure state. Both are computed unless `charge` is traced (then None).
+    `method` names the engine that ran ("dense", "chebyshev", ...; what "auto" chose).
     """
 
     max_power: Float[Array, ""]
@@ -53,6 +56,7 @@ class ChargeResult(eqx.Module):
     error_estimate: Float[Array, ""] | None = None
     initial_ergotropy: Float[Array, ""] | None = None
     qsl_bound: Float[Array, ""] | None = None
+    method: str | None = eqx.field(static=True, default=None)
 
 
 def maxima(curve: Curve, t_max, n_grid: int) -> tuple[Array, Array, Array, Array]:
@@ -214,12 +218,13 @@ def charge(
     if _exportable(engine, model, (t_max, times)):
         stored = _charge_from_programs(engine, model, t_end, t_max, times, n_grid)
         if stored is not None:
-            return stored
+            return dataclasses.replace(stored, method=engine.name)
     curve = prepare(engine, model, t_end, ergotropy=not traced or times is not None)
     t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
     times = None if times is None else _as_times(times)
     n_grid = grid_points(engine, model, curve, t_max, n_grid)
-    return _figures(curve, t_max, times, n_grid, with_ergotropy=not traced)
+    result = _figures(curve, t_max, times, n_grid, with_ergotropy=not traced)
+    return dataclasses.replace(result, method=engine.name)
 
 
 def resolve(
@@ -276,14 +281,6 @@ def energy_curve(model, t_end, *, method="auto", precision: str | None = None) -
     engine, model = resolve(method, model, precision=precision)
     _checks.positive("t_end", t_end)
     return prepare(engine, model, t_end)
-
-
-def charge_with(
-    model, t_max, *, times=None, n_grid: int | None = None, method="auto", precision=None, memory=None
-):
-    """`charge`, also returning the name of the engine that ran: (ChargeResult, name)."""
-    engine, model = resolve(method, model, precision=precision, memory=memory)
-    return charge(model, t_max, times=times, n_grid=n_grid, method=engine), engine.name
 
 
 def work(model, times, *, method="auto") -> Float[Array, " T"]:

@@ -34,35 +34,6 @@ N_BISECTIONS = 6
 N_NEWTON = 5
 
 
-def energy_derivatives(curve, times: Float[Array, " k"]) -> tuple[Array, Array, Array]:
-    """(E, dE/dt, d2E/dt2) of `curve.energy` at a vector of times.
-
-    Curves with closed-form time derivatives provide `energy_derivatives` (one pass, a far
-    smaller program); otherwise forward mode differentiates `energy` twice.
-    """
-    own = getattr(curve, "energy_derivatives", None)
-    if own is not None:
-        return own(times)
-
-    def value_and_slope(t):
-        return jax.jvp(curve.energy, (t,), (jnp.ones_like(t),))
-
-    (energy, slope), (_, curvature) = jax.jvp(value_and_slope, (times,), (jnp.ones_like(times),))
-    return energy, slope, curvature
-
-
-def uniform_energy(curve, t_end, n_grid: int, dtype) -> Float[Array, " n"]:
-    """`curve.energy` on the grid t_end * k / n_grid, k = 1..n_grid.
-
-    Curves that evaluate a uniform grid faster than arbitrary times provide
-    `uniform_energy(t_end, n)` (the same grid, computed the same way).
-    """
-    own = getattr(curve, "uniform_energy", None)
-    if own is not None:
-        return own(t_end, n_grid)
-    return curve.energy(t_end * (jnp.arange(1, n_grid + 1, dtype=dtype) / n_grid))
-
-
 def _brackets(grid, values, k: int):
     """The k highest grid peaks of `values`: (peak index, bracket start, bracket end)."""
     n = grid.shape[0]
@@ -94,7 +65,7 @@ def refined_argmaxes(curve, grid: Float[Array, " n"], work: Float[Array, " n"], 
         """(f, f', f'') at the candidates t and f' at the window's end, from W and its derivatives:
         P for the first k candidates, W for the rest (one curve evaluation, 2k + 1 times)."""
         t = jnp.maximum(jnp.concatenate([t, grid[-1:]]), tiny)
-        w, w1, w2 = energy_derivatives(curve, t)
+        w, w1, w2 = curve.energy_derivatives(t)
         w = w - e0
         p = w / t
         p1 = (w1 - p) / t
@@ -169,7 +140,8 @@ def window_maxima(curve, e0, t_max, n_grid: int, dtype, *, search=None):
     """(P_max, T*, W_max, T_W) over (0, t_max] for any engine's energy curve.
 
     Args:
-        curve: a pytree with `curve.energy(times) -> <H0>_t` (differentiable).
+        curve: an energy curve (`engines.base.Curve`: `energy`, `energy_derivatives`,
+            `uniform_energy`).
         e0: <H0> at t = 0.
         t_max: end of the window; n_grid: samples before refinement.
         search: optionally a cheaper curve with the same values (no parameter
@@ -181,7 +153,7 @@ def window_maxima(curve, e0, t_max, n_grid: int, dtype, *, search=None):
     frozen, e0_frozen, t_end = jax.lax.stop_gradient((curve if search is None else search, e0, t_max))
     # t_end * (k / n): the last point is exactly t_end (k/n = 1), which boundary detection relies on
     grid = t_end * (jnp.arange(1, n_grid + 1, dtype=dtype) / n_grid)
-    work_grid = uniform_energy(frozen, t_end, n_grid, dtype) - e0_frozen
+    work_grid = frozen.uniform_energy(jnp.asarray(t_end, dtype), n_grid) - e0_frozen
     t_power, t_work = refined_argmaxes(frozen, grid, work_grid, e0_frozen)
     t_power = jnp.where(t_power == t_end, t_max, t_power)
     t_work = jnp.where(t_work == t_end, t_max, t_work)

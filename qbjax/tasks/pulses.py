@@ -6,9 +6,9 @@ The rest of the charging Hamiltonian (fields, interactions) is the protocol's, b
 same `SpinChain` with its constant drive `omega` removed; the energy H0 and the start are the
 chain's. Each segment propagates the state exactly by a constant Hamiltonian:
 
-- "dense": the segment's eigendecomposition (`propagate.dense.spectral_states`, whose
+- "dense" (`DenseSegments`): the segment's eigendecomposition (`kernels.dense.spectral_states`, whose
   derivative is exact at degenerate spectra too), O(d^3) per segment, N <= DENSE_MAX_SITES;
-- "chebyshev": matrix-free Chebyshev steps (`propagate.chebyshev.chebyshev_propagate`),
+- "chebyshev" (`ChebyshevSegments`): matrix-free Chebyshev steps (`kernels.chebyshev.chebyshev_propagate`),
   with one spectral interval that holds every segment's spectrum for amplitudes up to the
   bound, so one degree serves every segment and every pulse.
 
@@ -18,7 +18,9 @@ Both are plain JAX functions of the amplitudes and of T: `jit`, `vmap` over puls
 
 from __future__ import annotations
 
+import abc
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -27,7 +29,12 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
+from ..kernels.chebyshev import MAX_SEGMENT_ARG, center_radius, chebyshev_propagate, degree_for
+from ..kernels.dense import check_dense_fits, spectral_states, spectrum
+from ..measures import qsl
 from ..models.chain import SpinChain
+from ..operators.bounds import spectral_bounds
+from ..operators.matfree import matfree
 from ..operators.terms import PauliSum, complex_dtype, dense
 
 METHODS = ("auto", "dense", "chebyshev")
@@ -73,62 +80,60 @@ def pulsed_battery(model: SpinChain, quadratures: int = 1) -> PulsedBattery:
 
 
 class Propagator(eqx.Module):
-    """How each segment is propagated (static choices fixed from concrete bounds)."""
+    """How each segment is propagated: exp(-i h tau) psi for one segment's Hamiltonian h
+    (static choices fixed from concrete bounds)."""
 
-    method: str = eqx.field(static=True)
-    center: float = eqx.field(static=True, default=0.0)
-    radius: float = eqx.field(static=True, default=1.0)
-    degree: int = eqx.field(static=True, default=1)
-    steps: int = eqx.field(static=True, default=1)  # Chebyshev steps per segment
+    method: ClassVar[str]
+
+    @abc.abstractmethod
+    def __call__(self, h: PauliSum, psi, tau) -> Array:
+        """exp(-i h tau) psi."""
+
+
+class DenseSegments(Propagator):
+    """Each segment by its eigendecomposition: exact derivatives at degenerate spectra."""
+
+    method = "dense"
+
+    def __call__(self, h, psi, tau):
+        matrix = dense(h)
+        eig = spectrum(matrix)
+        return spectral_states(matrix, psi, tau[None], eig.evals, eig.evecs.astype(psi.dtype))[0]
+
+
+class ChebyshevSegments(Propagator):
+    """Each segment by `steps` matrix-free Chebyshev steps of one degree, on one interval
+    [center - radius, center + radius] that holds every segment's spectrum."""
+
+    method = "chebyshev"
+    center: float = eqx.field(static=True)
+    radius: float = eqx.field(static=True)
+    degree: int = eqx.field(static=True)
+    steps: int = eqx.field(static=True)
+
+    def __call__(self, h, psi, tau):
+        op = matfree(h)
+        for _ in range(self.steps):
+            psi = chebyshev_propagate(op, psi, self.center, self.radius, self.degree, tau / self.steps)
+        return psi
 
 
 def propagator(
     battery: PulsedBattery, omega_max: float, segment_max: float, method: str = "auto"
 ) -> Propagator:
     """The propagator for segments up to `segment_max` long with |amplitudes| <= omega_max."""
-    from ..kernels.chebyshev import MAX_SEGMENT_ARG, center_radius, degree_for
-    from ..operators.bounds import spectral_bounds
-
     _checks.one_of("method", method, METHODS)
     if method == "auto":
         method = "dense" if battery.n_sites <= DENSE_MAX_SITES else "chebyshev"
     if method == "dense":
-        from ..kernels.dense import check_dense_fits
-
         check_dense_fits(battery.n_sites)
-        return Propagator("dense")
+        return DenseSegments()
     lo, hi = spectral_bounds(battery.rest) if battery.rest.terms else (0.0, 0.0)
     reach = battery.quadratures * battery.n_sites * float(omega_max)  # ||a X + b Y|| <= N (|a| + |b|)
     center, radius = center_radius((lo - reach, hi + reach))
     steps = max(1, math.ceil(radius * segment_max / MAX_SEGMENT_ARG))
     degree = degree_for(radius * segment_max / steps, CHEBYSHEV_TOL / steps)
-    return Propagator("chebyshev", float(center), float(radius), degree, steps)
-
-
-def _segment(prop: Propagator, h: PauliSum, psi, tau):
-    """exp(-i h tau) psi."""
-    if prop.method == "dense":
-        from ..kernels.dense import spectral_states, spectrum
-
-        matrix = dense(h)
-        eig = spectrum(matrix)
-        return spectral_states(matrix, psi, tau[None], eig.evals, eig.evecs.astype(psi.dtype))[0]
-    from ..kernels.chebyshev import chebyshev_propagate
-    from ..operators.matfree import matfree
-
-    op = matfree(h)
-    for _ in range(prop.steps):
-        psi = chebyshev_propagate(op, psi, prop.center, prop.radius, prop.degree, tau / prop.steps)
-    return psi
-
-
-def _spread(h: PauliSum, psi) -> Array:
-    """sqrt(<H^2> - <H>^2) of psi (conserved while h acts)."""
-    from ..operators.matfree import matfree
-
-    h_psi = matfree(h)(psi)
-    mean = jnp.real(jnp.vdot(psi, h_psi))
-    return jnp.sqrt(jnp.maximum(jnp.real(jnp.vdot(h_psi, h_psi)) - mean**2, 0.0))
+    return ChebyshevSegments(float(center), float(radius), degree, steps)
 
 
 def final_state(
@@ -139,15 +144,13 @@ def final_state(
 
     def step(psi, amplitudes):
         h = battery.segment_hamiltonian(amplitudes)
-        return _segment(prop, h, psi, tau), _spread(h, psi)
+        return prop(h, psi, tau), qsl.spread(matfree(h), psi)
 
     psi, spreads = jax.lax.scan(step, battery.psi0, pulse)
     return psi, jnp.mean(spreads)
 
 
 def energy(h: PauliSum, psi) -> Array:
-    from ..operators.matfree import matfree
-
     return jnp.real(jnp.vdot(psi, matfree(h)(psi)))
 
 
@@ -166,7 +169,7 @@ def work_curve(battery: PulsedBattery, prop: Propagator, pulse, t, per_segment: 
 
     def step(psi, amplitudes):
         h = battery.segment_hamiltonian(amplitudes)
-        inside = jax.vmap(lambda f: _segment(prop, h, psi, f * tau))(fractions)
+        inside = jax.vmap(lambda f: prop(h, psi, f * tau))(fractions)
         return inside[-1], jax.vmap(lambda phi: energy(battery.energy, phi))(inside) - e0
 
     _, works = jax.lax.scan(step, battery.psi0, pulse)

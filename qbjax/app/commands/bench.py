@@ -33,7 +33,10 @@ SMOKE.update({"max_run_s": 2.0, "bandwidth_bytes": 2**24})
 def add_arguments(parser) -> None:
     parser.add_argument("--devices", default=None, help="backends, e.g. cpu,gpu (default: every visible one)")
     parser.add_argument("--n", default="8:20:4", help="N as start:stop[:step] or a list (default 8:20:4)")
-    parser.add_argument("--engines", default="chebyshev,krylov,dense", help="engines (default all three)")
+    from ...engines.registry import names
+
+    engines = ",".join(names(state="vector"))  # the engines of 2^N amplitudes
+    parser.add_argument("--engines", default=engines, help=f"engines (default all: {engines})")
     parser.add_argument("--batch", default="1,16,256", help="sweep chunk sizes (default 1,16,256)")
     parser.add_argument("--precision", default="double,single", help="double, single or both (default)")
     parser.add_argument(

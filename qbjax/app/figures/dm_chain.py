@@ -191,9 +191,9 @@ def resources_over_time(times: np.ndarray, dms: np.ndarray) -> dict:
 
 
 def _plot_scan(readings: dict, dms: np.ndarray, n_max: int):
-    from .le2018 import _pyplot
+    from .le2018 import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 4, figsize=(15, 7), constrained_layout=True, sharex=True)
     colours = plt.cm.viridis(np.linspace(0, 0.9, n_max - 1))
     for row, protocol in enumerate(PROTOCOLS):
@@ -223,9 +223,9 @@ def _plot_scan(readings: dict, dms: np.ndarray, n_max: int):
 
 
 def _plot_resources(resources: dict, times: np.ndarray):
-    from .le2018 import _pyplot
+    from .le2018 import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), constrained_layout=True, sharex=True)
     for row, axis in enumerate(AXES):
         for entry in (e for e in resources[f"D{axis}"] if e["dm"] in RESOURCE_DMS):
@@ -246,7 +246,7 @@ def _plot_resources(resources: dict, times: np.ndarray):
 
 def dm_chain(out: Path, *, points: int = 9, n_max: int = 8, **_) -> dict:
     """P_max and maximum ergotropy against D in every reading; resources over time."""
-    from .le2018 import _write
+    from .le2018 import write_figure
 
     _checks.integer_in("points", points, 2, MAX_POINTS, "D values, each a charge per N and reading")
     n_max = _checks.integer_in("n_max", n_max, 2, MAX_N, "every N up to it is charged at every D and reading")
@@ -265,7 +265,7 @@ def dm_chain(out: Path, *, points: int = 9, n_max: int = 8, **_) -> dict:
         "resources": resources,
     }
     figure = _plot_scan(readings, dms, n_max)
-    paths = _write(out, "dm_chain", data, figure, paper="seed 000 (DM battery)", units=UNITS)
+    paths = write_figure(out, "dm_chain", data, figure, paper="seed 000 (DM battery)", units=UNITS)
     paths["png_resources"] = _save(out / "dm_chain_resources.png", _plot_resources(resources, times))
     return paths
 

@@ -48,7 +48,7 @@ def point(model: dict, *, method: str = "auto", t_max: float | None = None, time
     return charge_report(model, t_max, times=times, method=method)
 
 
-def _write(out: Path, name: str, data: dict, fig, *, paper: str = PAPER, units: dict = UNITS) -> dict:
+def write_figure(out: Path, name: str, data: dict, fig, *, paper: str = PAPER, units: dict = UNITS) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     data = {"figure": name, "paper": paper, "units": units, **data}
     (out / f"{name}.json").write_text(json.dumps(data, indent=1))
@@ -59,7 +59,7 @@ def _write(out: Path, name: str, data: dict, fig, *, paper: str = PAPER, units: 
     return {"png": str(out / f"{name}.png"), "data": str(out / f"{name}.json")}
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,7 +77,7 @@ def fig2(out: Path, *, points: int = 21, **_) -> dict:
     series = {}
     for label, coupling in (("NN", {"coupling": "nn"}), ("LR (p = 1)", {"coupling": "lr", "p": 1.0})):
         series[label] = [point({"n": 4, "alpha": float(a), **coupling}) for a in alphas]
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
     for label, rows in series.items():
         ax.plot(alphas, [r["max_power"] / p_ind for r in rows], "o-", ms=3, label=label)
@@ -85,7 +85,9 @@ def fig2(out: Path, *, points: int = 21, **_) -> dict:
     ax.set(xlabel="anisotropy alpha", ylabel="P_max / P_ind  (P_ind = 4 x 1.4492 omega B)")
     ax.set_title("Le et al. fig. 2: N = 4, g = B, omega = 4B", fontsize="medium")
     ax.legend()
-    return _write(out, "le2018_fig2", {"p_ind": p_ind, "alphas": alphas.tolist(), "series": series}, fig)
+    return write_figure(
+        out, "le2018_fig2", {"p_ind": p_ind, "alphas": alphas.tolist(), "series": series}, fig
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,7 +99,7 @@ def fig3(out: Path, *, points: int = 1601, **_) -> dict:
     exact = point({"n": 2, "g": g, "omega": omega, "alpha": 0.0}, times=times.tolist())
     slow = 2 * omega**2 / g + 4 * FIELD * np.sin(omega**2 * times / g) ** 2  # eq. 14
     fast_plus_slow = 4 * omega**2 / g * np.sin(g * times) ** 2 + 4 * FIELD * np.sin(omega**2 * times / g) ** 2
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6), constrained_layout=True)
     ax.plot(times, exact["work"], color="tab:blue", lw=1.0, label="exact (dense)")
     ax.plot(times, slow, color="black", lw=1.2, label="slow, eq. 14")
@@ -106,7 +108,7 @@ def fig3(out: Path, *, points: int = 1601, **_) -> dict:
     ax.set_title("Le et al. fig. 3: N = 2, g = 20B, omega = 3B, alpha = 0", fontsize="medium")
     ax.legend(fontsize="small", loc="upper left")
     data = {"point": exact, "eq14_slow": slow.tolist(), "eq13_plus_eq14": fast_plus_slow.tolist()}
-    return _write(out, "le2018_fig3", data, fig)
+    return write_figure(out, "le2018_fig3", data, fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ def fig4(out: Path, *, n_max: int = 8, **_) -> dict:
         label: [point({"n": n, "g": 100.0, "omega": 4.0, **chain}) for n in ns]
         for label, chain in FIG46_CHAINS.items()
     }
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(8, 6), constrained_layout=True)
     panels = [
         ("(a) maximum work  W_max  [B]", lambda r: r["max_work"]),
@@ -140,7 +142,7 @@ def fig4(out: Path, *, n_max: int = 8, **_) -> dict:
         ax.set_yscale("log")
     axes[0, 0].legend(fontsize="small")
     fig.suptitle("Le et al. fig. 4: g = 100B, omega = 4B, window (0, 2 pi/omega]", fontsize="medium")
-    return _write(out, "le2018_fig4", {"ns": ns, "series": series}, fig)
+    return write_figure(out, "le2018_fig4", {"ns": ns, "series": series}, fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +159,7 @@ def fig5(out: Path, *, points: int = 201, **_) -> dict:
     eq18 = 2 * FIELD * n * np.sin(omega * times) ** 2 + (1 - alpha) * big_g * np.sin(2 * omega * times) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
         eq18_power = np.where(times > 0, eq18 / np.where(times > 0, times, 1.0), 0.0)
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_w, ax_p) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
     ax_w.plot(times, exact["work"], color="tab:blue", label="exact (dense)")
     ax_w.plot(times, eq18, ":", color="tab:red", lw=1.5, label="weak coupling, eq. 18")
@@ -169,7 +171,7 @@ def fig5(out: Path, *, points: int = 201, **_) -> dict:
     fig.suptitle(f"Le et al. fig. 5: N = 7, LR p = 1, g = B, omega = 10B, alpha = 0 (G = {big_g:.3f}B)",
                  fontsize="medium")  # fmt: skip
     data = {"point": exact, "G": big_g, "eq18_work": eq18.tolist(), "eq18_power": eq18_power.tolist()}
-    return _write(out, "le2018_fig5", data, fig)
+    return write_figure(out, "le2018_fig5", data, fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,7 +192,7 @@ def fig6(out: Path, *, n_max: int = 8, n_max_symmetric: int = 64, **_) -> dict:
     p0 = {"coupling": "lr", "p": 0.0, "alpha": 0.0}
     quantum_p0 = [point({"n": n, **p0}, method="symmetric") for n in ns_all]
     classical_p0 = [point({"n": n, **p0}, method="meanfield") for n in ns_all]
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_a, ax_b, ax_c) = plt.subplots(1, 3, figsize=(12, 3.8), constrained_layout=True)
     p1 = single_spin_power(4.0)
     for label in FIG46_CHAINS:
@@ -225,7 +227,7 @@ def fig6(out: Path, *, n_max: int = 8, n_max_symmetric: int = 64, **_) -> dict:
         "quantum_p0": quantum_p0,
         "classical_p0": classical_p0,
     }
-    return _write(out, "le2018_fig6", data, fig)
+    return write_figure(out, "le2018_fig6", data, fig)
 
 
 FIGURES: dict[str, Callable[..., dict]] = {
