@@ -287,3 +287,25 @@ def test_benchmark_smoke_run(tmp_path):
     assert results["curve"][0]["qbjax_error"] < 1e-9  # against expm_multiply
     assert results["curve"][0]["qutip_error"] < 1e-9
     assert results["matvec"][0]["complex128"]["bytes"] > 0
+
+
+def test_speed_limit_from_the_blocks_agrees_with_the_spectrum():
+    # the overlap <psi_0|psi_t> and Delta E = beta_1 come from the march's own blocks; the dense
+    # curve takes them from the charging spectrum. Several blocks: t reaches past the first.
+    model = qbjax.SpinChain(6, coupling="lr", p=1.0, alpha=0.4, dm=0.7, omega=2.0)
+    t_end = 6.0
+    engine = qbjax.Krylov().plan(model, t_end)
+    assert engine.blocks > 2
+    krylov = engine.prepare(model.battery(), jnp.asarray(t_end))
+    dense = qbjax.Dense().plan(model, t_end).prepare(model.battery(), jnp.asarray(t_end))
+    for t in (0.0, 0.37, 2.9, t_end):
+        overlap, spread = (float(x) for x in krylov.speed_limit(t))
+        want_overlap, want_spread = (float(x) for x in dense.speed_limit(t))
+        assert overlap == pytest.approx(want_overlap, abs=1e-9)
+        assert spread == pytest.approx(want_spread, rel=1e-12)
+    assert 0.0 < overlap < 0.99  # the state has moved, so the check is not of 1 against 1
+    result = qbjax.charge(model, t_end, method="krylov")
+    assert result.method == "krylov"
+    assert float(result.qsl_bound) == pytest.approx(
+        float(qbjax.charge(model, t_end, method="dense").qsl_bound), rel=1e-9
+    )

@@ -80,3 +80,12 @@ def test_no_module_imports_private_names_of_another():
 
 
 _MODULES = {_module_name(path) for path in _files()}
+
+
+def test_every_name_the_readme_documents_is_there():
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text()
+    documented = sorted(set(re.findall(r"qbjax\.([A-Za-z_]\w*)", readme)))
+    assert len(documented) > 20
+    assert [name for name in documented if not hasattr(qbjax, name)] == []
