@@ -11,19 +11,26 @@ from ..tasks.precision_check import precision_keys
 
 
 def charge_report(
-    model: dict, t_max, *, times=None, n_grid=None, method="auto", precision: str = "double", memory=None
+    model: dict,
+    t_max,
+    *,
+    times=None,
+    n_grid=None,
+    method="auto",
+    precision: str = "double",
+    memory=None,
+    shard=None,
 ) -> dict:
     """Charge the spin chain `model` (keyword arguments of `spin_chain_battery`) and report
     the model, the method that ran, the window and the results as JSON-ready values.
     `precision` "single": complex64, with `max_power_error` and a double spot check.
-    `memory`: the budget in bytes (`charge`)."""
+    `memory`: the budget in bytes, `shard`: the state's devices (`charge`)."""
     if isinstance(model.get("initial", "down"), str):  # a named start (default |down...down>)
         chain = SpinChain.of(model)
     else:  # a state vector: the Pauli-term battery carries it
         chain = spin_chain_battery(**model)
-    result = charge(
-        chain, t_max, times=times, n_grid=n_grid, method=method, precision=precision, memory=memory
-    )
+    options = {"method": method, "precision": precision, "memory": memory, "shard": shard}
+    result = charge(chain, t_max, times=times, n_grid=n_grid, **options)
     report = {
         **model,
         "method": result.method,
@@ -38,6 +45,8 @@ def charge_report(
     # the speed limit at T*: P_max / qsl_bound <= 1 says how close charging comes to it;
     # None (JSON null) where the engine holds no quantum state (the mean-field chain)
     report["qsl_bound"] = None if result.qsl_bound is None else float(result.qsl_bound)
+    if result.shards > 1:  # the state was split over this many devices
+        report["shards"] = result.shards
     if result.error_estimate is not None:  # Krylov: estimated state error (norm)
         report["error_estimate"] = float(result.error_estimate)
     error = result.error_estimate

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import jax
+
 from .. import _checks
 from .. import memory as _memory
 from .. import precision as precision_names
 from ..models.chain import SpinChain
 from ..models.symmetric import symmetric_applies
+from ..operators import sharding
 from .base import AbstractEngine
 from .chebyshev import Chebyshev
 from .dense import Dense
@@ -56,14 +59,23 @@ def choose(
 
 
 def engine_for(
-    method, model, *, batch: int = 1, precision: str | None = None, also=(), memory: int | None = None
+    method,
+    model,
+    *,
+    batch: int = 1,
+    precision: str | None = None,
+    also=(),
+    memory: int | None = None,
+    shard=False,
 ) -> AbstractEngine:
     """An engine from a method name (or an engine, returned as is), checked against `model`
     and every model in `also` (the other points it will serve, chosen from all of them);
     `batch` points will run (for "auto"). `precision` ("double" or "single"): the engine
     set to it (an engine that cannot is refused, naming `precision`); None: an engine's own
     (double for a name). `memory`: bytes the run may hold at once (`qbjax.memory`); the
-    Chebyshev and Krylov engines plan within it, the others are refused above it."""
+    Chebyshev and Krylov engines plan within it, the others are refused above it. `shard`:
+    the state split over devices (`operators.sharding.shard_count`: False, True or a count;
+    None: only when it would not fit one accelerator and more are visible)."""
     if precision is not None:
         precision_names.check(precision)
     if isinstance(method, AbstractEngine):
@@ -78,6 +90,10 @@ def engine_for(
         engine = engine.with_precision(precision)
     if memory is not None:
         engine = engine.with_memory(_memory.check_budget(memory))
+    if shard is None:
+        engine = _sharded_if_needed(engine, model)
+    else:
+        engine = engine.with_shards(sharding.shard_count(shard, model.n_sites))
     for each in (model, *also):
         engine.check(each)
     if memory is not None and engine.memory_bytes(model) > memory:
@@ -87,3 +103,19 @@ def engine_for(
             f"{engine.name} method, above the budget of {_checks.format_bytes(memory)}",
         )
     return engine
+
+
+def _sharded_if_needed(engine: AbstractEngine, model) -> AbstractEngine:
+    """`engine`, or over every device when its state does not fit one accelerator's memory
+    and more devices are visible (CPU devices share one memory: never there)."""
+    devices = jax.devices()
+    if len(devices) == 1 or devices[0].platform == "cpu":
+        return engine
+    try:
+        engine.check(model)
+        return engine
+    except _checks.ArgumentError as alone:
+        try:
+            return engine.with_shards(sharding.shard_count(True, model.n_sites))
+        except _checks.ArgumentError:
+            raise alone from None

@@ -282,6 +282,20 @@ class AbstractEngine(eqx.Module):
             return dataclasses.replace(self, memory=memory)
         return self
 
+    def state_shards(self) -> int:
+        """Devices this engine's state is split over (`operators.sharding`)."""
+        return 1
+
+    def with_shards(self, count: int) -> AbstractEngine:
+        """This engine with its state split over `count` devices; ArgumentError("shard") for
+        engines that keep their state on one device."""
+        if count == 1:
+            return self
+        raise ArgumentError(
+            "shard",
+            f"the {self.name} method keeps its state on one device; a sharded state needs method chebyshev",
+        )
+
     def require(self, capability: str, purpose: str) -> None:
         """Raise `ArgumentError("method", ...)` when this engine lacks `capability`."""
         if not getattr(self, capability):

@@ -40,6 +40,7 @@ from ..kernels.chebyshev import (
 )
 from ..kernels.ground_state import ground_state_energy
 from ..models.chain import as_battery
+from ..operators import sharding
 from ..operators.matfree import MatFreeH
 from ..operators.terms import PauliSum
 from ..precision import matmul, real_of
@@ -65,6 +66,7 @@ class Chebyshev(AbstractEngine):
         memory: bytes the march may hold at once (`qbjax.memory.budget_bytes`; default the
             larger of 16 states and 256 MiB; at most 90% of the free memory). A budget below all
             K + 1 vectors of a segment streams them in passes (more products with H).
+        shards: devices the state is split over (`operators.sharding`; 1: one device).
         center, radius, degree, segments, block: the expansion (set by `plan`).
     """
 
@@ -80,6 +82,7 @@ class Chebyshev(AbstractEngine):
     degree: int | None = eqx.field(static=True, default=None)
     segments: int | None = eqx.field(static=True, default=None)
     block: int | None = eqx.field(static=True, default=None)
+    shards: int = eqx.field(static=True, default=1)
 
     def _options(self) -> tuple[float, np.dtype]:
         return _checks.precision(self.tol, self.dtype, DEFAULT_TOL, DEFAULT_TOL_SINGLE)
@@ -89,11 +92,23 @@ class Chebyshev(AbstractEngine):
         return dataclasses.replace(self, dtype=dtype, **unplanned)
 
     def _state_bytes(self, n_sites: int) -> int:
-        return self._options()[1].itemsize * 2**n_sites
+        """Bytes of one state on each device (its block when sharded)."""
+        return self._options()[1].itemsize * 2**n_sites // self.shards
+
+    def state_shards(self) -> int:
+        return self.shards
+
+    def with_shards(self, count: int) -> Chebyshev:
+        return self if count == self.shards else dataclasses.replace(self, shards=count)
 
     def check(self, model) -> None:
         _memory.check_budget(self.memory)
-        _checks.fits_in_memory(model.n_sites, lambda n: MIN_VECTORS * self._state_bytes(n), "chebyshev")
+        sharding.shard_count(self.shards, model.n_sites)  # a power of two that fits the state
+        # CPU devices share the host's memory: all blocks count against it
+        on_host = self.shards if jax.devices()[0].platform == "cpu" else 1
+        _checks.fits_in_memory(
+            model.n_sites, lambda n: MIN_VECTORS * self._state_bytes(n) * on_host, "chebyshev"
+        )
         needed = MIN_VECTORS * self._state_bytes(model.n_sites)
         budget = _memory.budget_bytes(self._state_bytes(model.n_sites), self.memory)
         if needed > budget:
@@ -124,7 +139,8 @@ class Chebyshev(AbstractEngine):
             max_vectors=max_vectors,
             h0=battery.energy,
         )
-        return Chebyshev(tol, dtype, self.bounds, self.memory, c, r, k, s, b)
+        planned = {"center": c, "radius": r, "degree": k, "segments": s, "block": b}
+        return dataclasses.replace(self, tol=tol, dtype=dtype, **planned)
 
     def prepare(self, model, t_end) -> Curve:
         return self._prepare(model, t_end, self._planned_interval())
@@ -152,7 +168,7 @@ class Chebyshev(AbstractEngine):
         battery = as_battery(model)
         if self.precision == "single":
             battery = battery.in_precision("single")
-        psi0 = battery.initial_state().astype(self.dtype)
+        psi0 = sharding.constrain(battery.initial_state().astype(self.dtype), self.shards)
         curve = chebyshev_curve(
             battery.charging,
             battery.energy,
@@ -163,6 +179,7 @@ class Chebyshev(AbstractEngine):
             segments=self.segments,
             block=self.block,
             keep_state=False,
+            shards=self.shards,
         )
         return in_caller_precision(curve, self.precision)
 
@@ -388,6 +405,7 @@ def chebyshev_curve(
     degree: int | None = None,
     block: int | None = None,
     keep_state: bool = True,
+    shards: int = 1,
 ) -> ChebyshevCurve:
     """Expand exp(-i H t) psi0 on [0, t_end] and project H0: a curve of <H0>(t).
 
@@ -408,6 +426,7 @@ def chebyshev_curve(
         block: Chebyshev vectors kept at once when streaming each segment in passes, in
             bounded memory (`streamed_segment`, from `plan`); None (default): all K + 1.
         keep_state: keep H and psi0 in the curve for `state` (24 * 2^N bytes).
+        shards: devices psi0 is split over by its leading qubits (`operators.sharding`).
 
     Returns:
         A `ChebyshevCurve`, differentiable in both Hamiltonians' coefficients and psi0.
@@ -426,8 +445,9 @@ def chebyshev_curve(
     real = real_of(dtype)
     center, radius = working_interval(center, radius, real)
     tau = jnp.asarray(t_end).astype(real) / segments
+    leading = int(np.log2(shards))
     gram, error, overlaps, spread, op_h = march_gram(
-        h_charging, h_energy, psi0, center, radius, tau, degree, segments, block
+        h_charging, h_energy, psi0, center, radius, tau, degree, segments, block, leading
     )
     kept_op, kept_psi = (op_h, psi0) if keep_state else (None, None)
     arrays = (gram, center, radius, tau, error, overlaps, spread, h_energy, kept_op, kept_psi)

@@ -471,10 +471,11 @@ def folded_gram(op_h0, phis: Complex[Array, "K1 d"]) -> Float[Array, "K1 K1"]:
 
     H0 is applied to `_GRAM_BATCH` vectors at a time (all of them for small states), each
     batch contracted with all phi_k as one matrix product (reads the phis once per batch,
-    bounds memory).
+    bounds memory). On a state split over D devices a product holds about D blocks of a
+    device's share (`MatFreeH._sharded`), so D times fewer vectors go at once.
     """
     bras = phis.conj()
-    batch = phis.shape[0] if phis.shape[1] <= _GRAM_WHOLE_MAX_DIM else _GRAM_BATCH
+    batch = phis.shape[0] if phis.shape[1] <= _GRAM_WHOLE_MAX_DIM else max(_GRAM_BATCH >> op_h0.leading, 1)
     rows = jax.lax.map(lambda v: matmul(bras, op_h0(v)), phis, batch_size=batch)  # rows[l, k] = G_kl
     return _fold(rows.T)
 
@@ -550,7 +551,16 @@ def _rounding(degree: int, dtype) -> float:
 
 @eqx.filter_jit
 def march_gram(
-    h: PauliSum, h0: PauliSum, psi0, center, radius, tau, degree: int, segments: int, block: int | None
+    h: PauliSum,
+    h0: PauliSum,
+    psi0,
+    center,
+    radius,
+    tau,
+    degree: int,
+    segments: int,
+    block: int | None,
+    leading: int = 0,
 ):
     """(S, K+1, K+1) folded Gram matrices by a scan over segments, the error bound, and H.
 
@@ -560,9 +570,10 @@ def march_gram(
     of each pass, halve for the same length, for one more propagation by half a segment
     (O(1) states) to the next midpoint. The operators are built inside jit (eagerly each of
     their small ops would compile on its own). Each segment is checkpointed: reverse mode
-    keeps one segment's vectors, not all segments'.
+    keeps one segment's vectors, not all segments'. `leading`: psi0 is split over
+    2^leading devices by its leading qubits (`operators.sharding`).
     """
-    op_h, op_h0 = matfree(h), matfree(h0)
+    op_h, op_h0 = matfree(h, leading=leading), matfree(h0, leading=leading)
     norm = jax.lax.stop_gradient(jnp.linalg.norm(psi0))
     spread = _spread(op_h, psi0, center, radius)
     steps = _rounding(degree, radius.dtype)

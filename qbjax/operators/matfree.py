@@ -116,6 +116,16 @@ def _group_tables(n_sites: int, terms: tuple[Term, ...]) -> _GroupTables:
     )
 
 
+class _BlockTables(NamedTuple):
+    """The groups on one device's block of a split state (`_block_tables`)."""
+
+    layouts: tuple[_Layout, ...]
+    leading_sites: tuple[tuple[int, ...], ...]  # support sites among the leading qubits
+    patterns: tuple[int, ...]  # flips of the leading qubits, as a device offset
+    diag_layouts: tuple[_Layout, ...]
+    diag_leading: tuple[tuple[int, ...], ...]
+
+
 def _times_real(psi: Array, weight: Array) -> Array:
     """psi * weight for a real weight, without promoting the weight to complex (fewer flops)."""
     return jax.lax.complex(jnp.real(psi) * weight, jnp.imag(psi) * weight)
@@ -137,6 +147,10 @@ class MatFreeH(eqx.Module):
     weights: tuple[Array, ...]
     diag_layouts: tuple[_Layout, ...] = eqx.field(static=True)
     diag_weights: tuple[Array, ...]
+    # a state split over 2^leading devices by its leading qubits (`operators.sharding`):
+    # how each group acts on one device's block (`_sharded`)
+    leading: int = eqx.field(static=True, default=0)
+    split: _BlockTables | None = eqx.field(static=True, default=None)
 
     def diagonal(self, dtype=None) -> Float[Array, " d"] | None:
         """The diagonal of H (2^N real values, summed from the terms' tensors; None when H has
@@ -152,6 +166,8 @@ class MatFreeH(eqx.Module):
         return total
 
     def __call__(self, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
+        if self.leading:
+            return self._sharded(psi)
         d = psi.shape[-1]
         real_dtype = jnp.real(psi).dtype
         diag = self.diagonal(real_dtype)
@@ -176,17 +192,74 @@ class MatFreeH(eqx.Module):
                 out = jax.lax.optimization_barrier(out)
         return out
 
+    def _sharded(self, psi: Array) -> Array:
+        """H @ psi on a state split over 2^leading devices by its leading qubits.
+
+        Each device works on its own block (`shard_map`), where a group with flip f = h ^ l
+        (h on the leading qubits, l on the rest) applies its weight, at the device's leading
+        bits, and l. The groups with the same h are summed there, and each sum moves to
+        device j ^ h in one exchange (`ppermute`): at most D - 1 blocks per product, not one
+        per group.
+        """
+        from jax.sharding import PartitionSpec
+
+        from .sharding import AXIS, state_sharding
+
+        spec = PartitionSpec(AXIS)
+        local = jax.shard_map(
+            self._block_product,
+            mesh=state_sharding(2**self.leading).mesh,
+            in_specs=(spec, PartitionSpec(), PartitionSpec()),
+            out_specs=spec,
+        )
+        return local(psi, self.weights, self.diag_weights)
+
+    def _block_product(self, block: Array, weights, diag_weights) -> Array:
+        """One device's part of H @ psi (inside `shard_map`)."""
+        from .sharding import AXIS
+
+        split = self.split
+        device = jax.lax.axis_index(AXIS)
+        bits = [(device >> (self.leading - 1 - i)) & 1 for i in range(self.leading)]
+        d = block.shape[-1]
+        real_dtype = jnp.real(block).dtype
+
+        def at_device(weight, sites):  # the weight at this device's bits of its leading sites
+            if not sites:
+                return weight
+            return weight.reshape((2,) * len(sites) + (-1,))[tuple(bits[site] for site in sites)]
+
+        out = jnp.zeros_like(block)
+        for layout, sites, weight in zip(split.diag_layouts, split.diag_leading, diag_weights, strict=True):
+            w = at_device(weight, sites).astype(real_dtype).reshape(layout.weight_shape)
+            out = out + _times_real(block.reshape(layout.dims), w).reshape(d)
+        sums: dict[int, Array] = {}
+        groups = zip(split.layouts, split.leading_sites, split.patterns, weights, strict=True)
+        for layout, sites, pattern, weight in groups:
+            w = at_device(weight, sites).reshape(layout.weight_shape)
+            x = block.reshape(layout.dims)
+            x = x * w.astype(block.dtype) if jnp.iscomplexobj(w) else _times_real(x, w.astype(real_dtype))
+            y = jnp.flip(x, axis=layout.flip_axes).reshape(d)
+            sums[pattern] = y if pattern not in sums else sums[pattern] + y
+        out = out + sums.pop(0, jnp.zeros_like(block))
+        devices = 2**self.leading
+        for pattern, moved in sums.items():
+            out = out + jax.lax.ppermute(moved, AXIS, [(j, j ^ pattern) for j in range(devices)])
+        return out
+
     @property
     def n_groups(self) -> int:
         """Off-diagonal flip-mask groups (each one pass over psi)."""
         return len(self.layouts)
 
 
-def matfree(h: PauliSum) -> MatFreeH:
+def matfree(h: PauliSum, *, leading: int = 0) -> MatFreeH:
     """Prepare H for matrix-free products: group the terms by flip mask, sum the diagonal once.
 
     Args:
         h: Pauli sum with coefficients of shape (K,) (batch with `vmap`, not a leading axis).
+        leading: the state is split over 2^leading devices by its leading qubits
+            (`operators.sharding`): flips of those qubits are gathered per pattern.
 
     Returns:
         A `MatFreeH`; calling it on psi of shape (2**N,) gives H @ psi in psi's dtype.
@@ -209,7 +282,39 @@ def matfree(h: PauliSum) -> MatFreeH:
             weights.append(matmul(c, jnp.asarray(np.real(signs), real)))
     diag_layouts = tuple(layout for _, layout, _ in tables.diag_terms)
     diag_weights = tuple(h.coeffs[k] * jnp.asarray(table, real) for k, _, table in tables.diag_terms)
-    return MatFreeH(h.n_sites, tables.layouts, tuple(weights), diag_layouts, diag_weights)
+    split = _block_tables(h.n_sites, h.terms, leading) if leading else None
+    return MatFreeH(h.n_sites, tables.layouts, tuple(weights), diag_layouts, diag_weights, leading, split)
+
+
+@functools.lru_cache(maxsize=64)
+def _block_tables(n_sites: int, terms: tuple[Term, ...], leading: int) -> _BlockTables:
+    """How each group acts on one device's block of 2^(N - leading) amplitudes: its layout
+    over the other qubits with only their flips, its support sites among the leading qubits
+    (the first axes of its weight, fixed at the device's bits), and its flips of the
+    leading qubits as a pattern (the device its sum moves to)."""
+    tables = _group_tables(n_sites, terms)
+    local_sites = n_sites - leading
+
+    def local_layout(support, flipped):
+        inside = tuple(site - leading for site in support if site >= leading)
+        return _layout(local_sites, inside, tuple(site - leading for site in flipped if site >= leading))
+
+    layouts, leading_sites, patterns = [], [], []
+    for members in tables.term_index:
+        flip = int(pauli_masks(n_sites, (terms[int(members[0])],)).flip[0])
+        support = tuple(sorted({site for k in members for site, _ in terms[int(k)]}))
+        flipped = tuple(site for site in support if flip >> (n_sites - 1 - site) & 1)
+        layouts.append(local_layout(support, flipped))
+        leading_sites.append(tuple(site for site in support if site < leading))
+        patterns.append(flip >> local_sites)
+    diag_layouts, diag_leading = [], []
+    for k, _, _ in tables.diag_terms:
+        support = tuple(sorted(site for site, _ in terms[k]))
+        diag_layouts.append(local_layout(support, ()))
+        diag_leading.append(tuple(site for site in support if site < leading))
+    return _BlockTables(
+        tuple(layouts), tuple(leading_sites), tuple(patterns), tuple(diag_layouts), tuple(diag_leading)
+    )
 
 
 def matvec_bytes(h: PauliSum, dtype=np.complex128) -> int:

@@ -40,7 +40,8 @@ class ChargeResult(eqx.Module):
     before charging (0 from the ground state of H0; not 0 from |down...down> when D != 0);
     `qsl_bound` is the quantum speed limit on the power at T* (`qbjax.qsl`), None where the
     engine holds no pure state. Both are computed unless `charge` is traced (then None).
-    `method` names the engine that ran ("dense", "chebyshev", ...; what "auto" chose).
+    `method` names the engine that ran ("dense", "chebyshev", ...; what "auto" chose) and
+    `shards` how many devices its state was split over.
     """
 
     max_power: Float[Array, ""]
@@ -57,6 +58,11 @@ class ChargeResult(eqx.Module):
     initial_ergotropy: Float[Array, ""] | None = None
     qsl_bound: Float[Array, ""] | None = None
     method: str | None = eqx.field(static=True, default=None)
+    shards: int = eqx.field(static=True, default=1)
+
+
+# set after the programs run (`charge`): not outputs of a compiled program
+_STATIC_FIELDS = ("method", "shards")
 
 
 def maxima(curve: Curve, t_max, n_grid: int) -> tuple[Array, Array, Array, Array]:
@@ -178,6 +184,7 @@ def charge(
     method="auto",
     precision: str | None = None,
     memory: int | None = None,
+    shard=None,
 ) -> ChargeResult:
     """Charge a battery: maximum power and work over (0, t_max], and curves on `times`.
 
@@ -196,11 +203,15 @@ def charge(
         memory: bytes the run may hold at once (default: the larger of 16 states and
             256 MiB, at most what is free; `qbjax.memory`). The Chebyshev and Krylov engines
             plan within it; a run that cannot fit is refused before it starts.
+        shard: the state split over devices by its leading qubits (Chebyshev engine;
+            `operators.sharding`): True over every device JAX sees (the global ones under
+            `jax.distributed`), a power of two for that many, False for one device; None
+            (default): over every device only when the state would not fit one accelerator.
 
     Returns:
         A `ChargeResult`; scalars have shape (), curves shape (len(times),).
     """
-    engine, model = resolve(method, model, precision=precision, memory=memory)
+    engine, model = resolve(method, model, precision=precision, memory=memory, shard=shard)
     _checks.positive("t_max", t_max)
     if n_grid is not None:
         n_grid = check_grid(n_grid)
@@ -218,17 +229,17 @@ def charge(
     if _exportable(engine, model, (t_max, times)):
         stored = _charge_from_programs(engine, model, t_end, t_max, times, n_grid)
         if stored is not None:
-            return dataclasses.replace(stored, method=engine.name)
+            return dataclasses.replace(stored, method=engine.name, shards=engine.state_shards())
     curve = prepare(engine, model, t_end, ergotropy=not traced or times is not None)
     t_max = jnp.asarray(t_max, dtype=jnp.result_type(float))
     times = None if times is None else _as_times(times)
     n_grid = grid_points(engine, model, curve, t_max, n_grid)
     result = _figures(curve, t_max, times, n_grid, with_ergotropy=not traced)
-    return dataclasses.replace(result, method=engine.name)
+    return dataclasses.replace(result, method=engine.name, shards=engine.state_shards())
 
 
 def resolve(
-    method, model, *, precision: str | None = None, memory: int | None = None
+    method, model, *, precision: str | None = None, memory: int | None = None, shard=False
 ) -> tuple[AbstractEngine, object]:
     """The engine for `method`, checked against `model`; and the model to charge.
 
@@ -236,7 +247,7 @@ def resolve(
     the ground state is then found outside any compiled program (Lanczos beyond dense sizes)
     and a degenerate one is refused, instead of each engine step rebuilding it.
     """
-    engine = engine_for(method, model, precision=precision, memory=memory)
+    engine = engine_for(method, model, precision=precision, memory=memory, shard=shard)
     if isinstance(model, SpinChain) and model.initial == "ground" and not _checks.is_traced(model):
         model = model.battery()
     return engine, model
@@ -246,7 +257,9 @@ def _exportable(engine: AbstractEngine, model, inputs) -> bool:
     """Whether `program_cache` can serve this charge: the CLI turned it on, the inputs are
     concrete, and the engine prepares by one compiled program (no NumPy stage)."""
     concrete = not _checks.is_traced((model, inputs))
-    return program_cache.enabled() and engine.compiled_prepare and concrete and isinstance(model, SpinChain)
+    one_device = engine.state_shards() == 1  # the cache keeps single-device programs
+    cached = program_cache.enabled() and engine.compiled_prepare and one_device
+    return cached and concrete and isinstance(model, SpinChain)
 
 
 def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeResult | None:
@@ -265,7 +278,7 @@ def _charge_from_programs(engine, model, t_end, t_max, times, n_grid) -> ChargeR
     def stage2(*leaves, t_max, times=None):
         curve = jax.tree_util.tree_unflatten(structure["curve"], leaves)
         result = _figures(curve, t_max, times, n_grid, with_ergotropy=True)
-        return {k: v for k, v in vars(result).items() if v is not None}
+        return {k: v for k, v in vars(result).items() if v is not None and k not in _STATIC_FIELDS}
 
     arguments = {"t_max": jnp.asarray(t_max, jnp.result_type(float))}
     if times is not None:

@@ -38,6 +38,15 @@ def add_arguments(parser) -> None:
     add_method_flag(parser)
     add_precision_flag(parser)
     add_memory_flag(parser)
+    parser.add_argument(
+        "--shard",
+        nargs="?",
+        const="all",
+        default=None,
+        metavar="D",
+        help="split the state over D devices by its leading qubits (a power of two; the flag alone: "
+        "every device; chebyshev method; default: only when it would not fit one accelerator)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -57,11 +66,29 @@ def run(args) -> int:
         method=args.method,
         precision=args.precision,
         memory=args.memory,
+        shard=_shard(args.shard),
     )
     if not isinstance(report["initial"], str):
         report["initial"] = args.initial  # the file's name
-    emit(report, args.json, _table)
+    import jax
+
+    if jax.process_index() == 0:  # under jax.distributed every process ran; one speaks
+        emit(report, args.json, _table)
     return 0
+
+
+def _shard(text: str | None):
+    """--shard: None (not given), True (alone: every device) or a device count."""
+    from ... import _checks
+
+    if text is None or text == "all":
+        return None if text is None else True
+    try:
+        return int(text)
+    except ValueError:
+        raise _checks.ArgumentError(
+            "shard", f"must be a number of devices (a power of two), got {text!r}"
+        ) from None
 
 
 def read_state(path: str):
