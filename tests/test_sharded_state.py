@@ -111,10 +111,51 @@ def test_shard_counts_are_checked_on_this_process():
         qbjax.charge(qbjax.SpinChain(8), 1.0, method="dense", shard=2)
 
 
-def test_exchange_bytes_count_the_groups_that_flip_a_leading_qubit():
+def test_exchange_bytes_count_the_patterns_of_flipped_leading_qubits():
     # N = 4 nearest-neighbour XX + YY: the flip groups are the bonds 01, 12, 23 (XX and YY
-    # share a mask); over 2 devices only bond 01 flips qubit 0, over 4 also bond 12
+    # share a mask); over 2 devices only bond 01 flips qubit 0 (pattern 1), over 4 bond 01
+    # flips both leading qubits (pattern 3) and bond 12 the second (pattern 1)
     chain = qbjax.SpinChain(4, alpha=1.0, omega=0.0).battery().charging
     assert sharding.exchange_bytes(chain, 1, 16) == 0
     assert sharding.exchange_bytes(chain, 2, 16) == 1 * 8 * 16
     assert sharding.exchange_bytes(chain, 4, 16) == 2 * 4 * 16
+    # the drive X_0 and the bond 01 share pattern 1 over 2 devices: one exchange, not two
+    driven = qbjax.SpinChain(4, alpha=1.0, omega=1.0).battery().charging
+    assert sharding.exchange_bytes(driven, 2, 16) == 1 * 8 * 16
+
+
+def test_two_processes_split_one_state_and_agree_with_one(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    worker = os.path.join(os.path.dirname(__file__), "sharded_worker.py")
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    logs = [(tmp_path / f"worker{i}.out", tmp_path / f"worker{i}.err") for i in range(2)]
+    workers = []
+    for i, (out, err) in enumerate(logs):
+        with open(out, "w") as out_file, open(err, "w") as err_file:
+            command = [sys.executable, worker, str(i), str(port), "12"]
+            workers.append(subprocess.Popen(command, stdout=out_file, stderr=err_file, env=env))
+    deadline = time.monotonic() + 300
+    try:  # a failed process leaves the other waiting in a collective: stop at the first failure
+        while any(w.poll() is None for w in workers) and all(w.poll() in (None, 0) for w in workers):
+            assert time.monotonic() < deadline, "the two-process charge took over 300 s"
+            time.sleep(0.05)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+            w.wait()
+    assert all(w.returncode == 0 for w in workers), [err.read_text()[-2000:] for _, err in logs]
+    reports = [json.loads(out.read_text().strip().splitlines()[-1]) for out, _ in logs]  # Gloo prints too
+    assert [r["process_index"] for r in reports] == [0, 1]
+    assert all(r["devices"] == 4 and r["shards"] == 4 for r in reports)
+    chain = qbjax.SpinChain(12, coupling="lr", p=1.5, alpha=0.3, dm=0.7, omega=2.0)
+    alone = qbjax.charge(chain, 1.0, times=[0.35, 1.0], method="chebyshev")
+    for report in reports:
+        assert report["max_power"] == pytest.approx(float(alone.max_power), rel=1e-12)
+        assert report["t_max_power"] == pytest.approx(float(alone.t_max_power), rel=1e-12)
+        assert report["work"] == pytest.approx([float(w) for w in alone.work], rel=1e-12)

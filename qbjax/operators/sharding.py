@@ -73,10 +73,10 @@ def constrain(psi, count: int):
 
 
 def exchange_bytes(h: PauliSum, count: int, itemsize: int) -> int:
-    """Bytes each device receives in one H @ psi: a block for every flip-mask group that
-    flips a leading qubit (0 on one device)."""
+    """Bytes each device receives in one H @ psi: a block for every distinct pattern of
+    flipped leading qubits (`matfree.MatFreeH._sharded`; 0 on one device)."""
     if count <= 1:
         return 0
-    leading = (count - 1) << (h.n_sites - int(np.log2(count)))
-    flips = {int(f) for f in pauli_masks(h.n_sites, h.terms).flip if int(f) & leading}
-    return len(flips) * (2**h.n_sites // count) * itemsize
+    shift = h.n_sites - int(np.log2(count))
+    patterns = {int(f) >> shift for f in pauli_masks(h.n_sites, h.terms).flip} - {0}
+    return len(patterns) * (2**h.n_sites // count) * itemsize
