@@ -8,7 +8,7 @@ the products of its plan (kept: K with H and K + 1 with H0; streamed: the passes
 `chebyshev.streamed_cost`). Exchanges are counted as not overlapping the local work, so the
 times are upper estimates.
 
-    python benchmarks/sharded_plan.py --table                  # N = 30-36 on 1, 8, 16 H200s
+    python benchmarks/sharded_plan.py --table                  # N = 30-36 on 1 to 64 H200s
     XLA_FLAGS=--xla_force_host_platform_device_count=4 \\
         python benchmarks/sharded_plan.py --check-cpu 20       # the model against this CPU
 """
@@ -97,7 +97,7 @@ def gpu_link_seconds(op, devices: int) -> float:
 def table() -> list[dict]:
     rows = []
     for n in range(30, 37):
-        for devices in (1, 8, 16):
+        for devices in (1, 8, 16, 32, 64):
             if 2**n * ITEMSIZE // devices * (ch.STREAM_OVERHEAD + 1) > DEVICE_MEMORY:
                 rows.append({"n": n, "devices": devices, "fits": False})
                 continue
@@ -118,10 +118,11 @@ def copy_bandwidth(n: int) -> float:
 
 
 def check_cpu(n: int) -> dict:
-    """The model with this CPU's copy bandwidth (local and exchange: a permute between CPU
-    devices is a copy in the same memory) against a warm sharded preparation."""
+    """The model with this CPU's own bandwidths against a warm sharded preparation. The
+    forced CPU devices share one memory: each streams at 1/D of the measured copy bandwidth
+    while all run, and a permute between them is a copy in that memory too."""
     devices = len(jax.devices())
-    bandwidth = copy_bandwidth(n)
+    bandwidth = copy_bandwidth(n) / devices
     chain = qbjax.SpinChain(n, dm=0.5)
     t_max = 2 * math.pi / 4.0
     memory = 16 * 2**n * ITEMSIZE // devices
@@ -140,7 +141,7 @@ def check_cpu(n: int) -> dict:
     return {
         "n": n,
         "devices": devices,
-        "copy_GB_per_s": bandwidth / 1e9,
+        "copy_GB_per_s_per_device": bandwidth / 1e9,
         "model": model,
         "measured_seconds_one_device": measured[1],
         "measured_seconds_sharded": measured[devices],
