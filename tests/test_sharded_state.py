@@ -22,7 +22,7 @@ import qbjax
 from qbjax.operators.bounds import spectral_bounds
 
 out = {"devices": len(jax.devices())}
-chain = qbjax.SpinChain(12, coupling="lr", p=1.5, alpha=0.3, dm=0.7, omega=2.0)
+chain = qbjax.SpinChain(16, alpha=0.3, dm=0.7, omega=2.0, dm_axis="y")
 times = np.array([0.0, 0.35, 1.0])
 for shard in (False, 4):
     r = qbjax.charge(chain, 1.0, times=times, method="chebyshev", shard=shard)
