@@ -159,3 +159,17 @@ def test_two_processes_split_one_state_and_agree_with_one(tmp_path):
         assert report["max_power"] == pytest.approx(float(alone.max_power), rel=1e-12)
         assert report["t_max_power"] == pytest.approx(float(alone.t_max_power), rel=1e-12)
         assert report["work"] == pytest.approx([float(w) for w in alone.work], rel=1e-12)
+
+
+def test_one_device_runs_the_unsharded_program():
+    # shard=True on one device is the unsharded engine itself: the same compiled program,
+    # so the split costs nothing where D = 1 (on a GPU too)
+    chain = qbjax.SpinChain(8, alpha=0.3, dm=0.7)
+    assert len(jax.devices()) == 1
+    engines = [
+        qbjax.engines.engine_for("chebyshev", chain, shard=shard).plan(chain, 1.0) for shard in (True, False)
+    ]
+    assert engines[0] == engines[1] and engines[0].state_shards() == 1
+    texts = [jax.jit(e.prepare).lower(chain.battery(), jax.numpy.asarray(1.0)).as_text() for e in engines]
+    assert texts[0] == texts[1]
+    assert qbjax.charge(chain, 1.0, method="chebyshev", shard=True).shards == 1
