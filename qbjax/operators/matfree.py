@@ -21,6 +21,10 @@ time, each piece added into the result: one loop over all 39 groups of an N = 20
 precision at N = 20: 1.50x; benchmarks/RESULTS.md). Accelerators keep one loop, which reads
 psi once per group and writes once.
 
+A state split over D devices by its leading qubits (`matfree(h, leading=log2 D)`,
+`operators.sharding`) takes `MatFreeH._sharded`: each device applies every group to its own
+block, and the groups that flip the same leading qubits move between devices together.
+
 Shapes: psi (2**N,) complex128 or complex64; the result has psi's dtype.
 """
 
@@ -33,10 +37,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec
 from jaxtyping import Array, Complex, Float
 
 from .. import _checks
 from ..precision import matmul
+from .sharding import AXIS, state_sharding
 from .terms import PauliSum, Term, pauli_masks
 
 CPU_FUSED_GROUPS = 20  # flip-mask groups per fused loop on the CPU (see the module docstring)
@@ -201,10 +207,6 @@ class MatFreeH(eqx.Module):
         device j ^ h in one exchange (`ppermute`): at most D - 1 blocks per product, not one
         per group.
         """
-        from jax.sharding import PartitionSpec
-
-        from .sharding import AXIS, state_sharding
-
         spec = PartitionSpec(AXIS)
         local = jax.shard_map(
             self._block_product,
@@ -216,8 +218,6 @@ class MatFreeH(eqx.Module):
 
     def _block_product(self, block: Array, weights, diag_weights) -> Array:
         """One device's part of H @ psi (inside `shard_map`)."""
-        from .sharding import AXIS
-
         split = self.split
         device = jax.lax.axis_index(AXIS)
         bits = [(device >> (self.leading - 1 - i)) & 1 for i in range(self.leading)]
