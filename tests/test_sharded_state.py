@@ -30,6 +30,14 @@ for shard in (False, 4):
     out[str(shard)] = {k: np.asarray(getattr(r, k)).tolist() for k in (*keys, "qsl_bound")}
     out[str(shard)]["shards"] = r.shards
 
+# the Krylov engine on the same split (its blocks decomposed one at a time there)
+small_lr = qbjax.SpinChain(12, coupling="lr", p=1.5, alpha=0.3, dm=0.7, omega=2.0)
+for shard in (False, 4):
+    r = qbjax.charge(small_lr, 1.0, times=np.array([0.3, 1.0]), method="krylov", shard=shard)
+    keys = ("max_power", "t_max_power", "work", "qsl_bound")
+    out[f"krylov_{shard}"] = {k: np.asarray(getattr(r, k)).tolist() for k in keys}
+    out[f"krylov_{shard}"]["shards"] = r.shards
+
 # each device's share of the preparation's buffers (N = 16: the states dominate), and what
 # moves between devices
 large = qbjax.SpinChain(16, alpha=0.3, dm=0.7, omega=2.0)
@@ -76,6 +84,13 @@ def test_a_sharded_charge_equals_one_device(report):
         assert split[key] == pytest.approx(alone[key], rel=1e-12, abs=1e-12), key
 
 
+def test_the_krylov_engine_splits_its_state_too(report):
+    alone, split = report["krylov_False"], report["krylov_4"]
+    assert alone["shards"] == 1 and split["shards"] == 4
+    for key in ("max_power", "t_max_power", "work", "qsl_bound"):
+        assert split[key] == pytest.approx(alone[key], rel=1e-12), key
+
+
 def test_each_device_holds_a_quarter_of_the_state_buffers(report):
     ratio = report["temp_4"] / report["temp_1"]
     assert 0.2 < ratio <= 0.3
@@ -109,6 +124,9 @@ def test_shard_counts_are_checked_on_this_process():
         assert error.value.argument == "shard" and reason in error.value.reason
     with pytest.raises(qbjax.ArgumentError):
         qbjax.charge(qbjax.SpinChain(8), 1.0, method="dense", shard=2)
+    for engine in (qbjax.Dense(), qbjax.Symmetric()):
+        with pytest.raises(qbjax.ArgumentError, match="chebyshev or krylov"):
+            engine.with_shards(2)
 
 
 def test_exchange_bytes_count_the_patterns_of_flipped_leading_qubits():
@@ -173,3 +191,29 @@ def test_one_device_runs_the_unsharded_program():
     texts = [jax.jit(e.prepare).lower(chain.battery(), jax.numpy.asarray(1.0)).as_text() for e in engines]
     assert texts[0] == texts[1]
     assert qbjax.charge(chain, 1.0, method="chebyshev", shard=True).shards == 1
+
+
+KRYLOV_GRADIENT = """
+import json
+import jax, jax.numpy as jnp, numpy as np
+jax.config.update("jax_enable_x64", True)
+import qbjax
+from qbjax.operators.bounds import spectral_bounds
+
+small = qbjax.SpinChain(8, alpha=0.3, dm=0.7)
+lo, hi = spectral_bounds(small.battery().charging)
+def p_max(x, shard):
+    model = small.replace(alpha=x[0], dm=x[1])
+    engine = qbjax.Krylov(spectral_width=hi - lo + 4)
+    return qbjax.charge(model, 1.5, method=engine, shard=shard, n_grid=512).max_power
+grads = {str(s): np.asarray(jax.grad(p_max)(jnp.array([0.3, 0.7]), s)).tolist() for s in (False, 4)}
+print(json.dumps(grads))
+"""
+
+
+@pytest.mark.slow  # two gradient programs of the Krylov adjoint, ~45 s
+def test_krylov_gradients_through_the_split_state_equal_one_device():
+    run = _four_devices(sys.executable, "-c", KRYLOV_GRADIENT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    grads = json.loads(run.stdout)
+    assert grads["4"] == pytest.approx(grads["False"], rel=1e-10)

@@ -293,7 +293,8 @@ class AbstractEngine(eqx.Module):
             return self
         raise ArgumentError(
             "shard",
-            f"the {self.name} method keeps its state on one device; a sharded state needs method chebyshev",
+            f"the {self.name} method keeps its state on one device; a sharded state needs method "
+            "chebyshev or krylov",
         )
 
     def require(self, capability: str, purpose: str) -> None:

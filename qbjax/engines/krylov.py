@@ -13,6 +13,7 @@ import dataclasses
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from .. import _checks
@@ -33,6 +34,7 @@ from ..kernels.krylov import (
     plan_march,
 )
 from ..models.chain import as_battery
+from ..operators import sharding
 from ..operators.matfree import matfree
 from ..operators.terms import PauliSum
 from ..precision import vdot
@@ -84,6 +86,7 @@ class Krylov(AbstractEngine):
             the number of blocks is fixed before tracing. Default: a short Lanczos probe.
         memory: bytes a march may hold at once (`qbjax.memory.budget_bytes`): a smaller
             budget plans a smaller Krylov dimension (shorter, more blocks).
+        shards: devices the state is split over (`operators.sharding`; 1: one device).
         blocks, gram_batch: number of blocks and basis vectors projected together (`plan`).
     """
 
@@ -99,6 +102,13 @@ class Krylov(AbstractEngine):
     breakdown: float | None = eqx.field(static=True, default=None)
     memory: int | None = eqx.field(static=True, default=None)
     gram_batch: int = eqx.field(static=True, default=GRAM_BATCH)
+    shards: int = eqx.field(static=True, default=1)
+
+    def state_shards(self) -> int:
+        return self.shards
+
+    def with_shards(self, count: int) -> Krylov:
+        return self if count == self.shards else dataclasses.replace(self, shards=count)
 
     def _options(self):
         return check_options(self.krylov_dim, self.tol, self.dtype)
@@ -109,13 +119,14 @@ class Krylov(AbstractEngine):
     def check(self, model) -> None:
         _, _, dtype = self._options()
         _memory.check_budget(self.memory)
+        sharding.shard_count(self.shards, model.n_sites)  # a power of two that fits the state
         check_krylov_fits(model.n_sites, dtype=dtype)
         self._dims(model.n_sites)
 
     def _dims(self, n_sites: int) -> tuple[int, int]:
         """(Krylov dimension, Gram batch) within the memory budget."""
         krylov_dim, _, dtype = self._options()
-        state = dtype.itemsize * 2**n_sites
+        state = dtype.itemsize * 2**n_sites // self.shards  # each device's block
         budget = _memory.budget_bytes(state, self.memory)
         if self.memory is None:  # the general default (16 states) holds no useful basis
             budget = _memory.budget_bytes(state, max(budget, DEFAULT_MIN_VECTORS * state))
@@ -141,7 +152,10 @@ class Krylov(AbstractEngine):
                 "kept in memory: shorten the window",
             )
         breakdown = breakdown_threshold(width, dtype)
-        return Krylov(krylov_dim, tol, dtype, self.spectral_width, blocks, breakdown, self.memory, gram_batch)
+        # a product on a split state holds about D blocks: D times fewer vectors at once
+        gram_batch = max(gram_batch // self.shards, 1)
+        planned = {"blocks": blocks, "breakdown": breakdown, "gram_batch": gram_batch}
+        return dataclasses.replace(self, krylov_dim=krylov_dim, tol=tol, dtype=dtype, **planned)
 
     def prepare(self, model, t_end) -> Curve:
         if self.blocks is None:
@@ -151,8 +165,9 @@ class Krylov(AbstractEngine):
         battery = as_battery(model)
         if self.precision == "single":
             battery = battery.in_precision("single")
-        h, h0 = matfree(battery.charging), matfree(battery.energy)
-        psi0 = battery.initial_state().astype(self.dtype)
+        leading = int(np.log2(self.shards))
+        h, h0 = matfree(battery.charging, leading=leading), matfree(battery.energy, leading=leading)
+        psi0 = sharding.constrain(battery.initial_state().astype(self.dtype), self.shards)
         e0 = jnp.real(vdot(psi0, h0(psi0)))
         config = KrylovConfig(self.krylov_dim, self.breakdown, True, self.gram_batch)
         data, err = march_blocks(h, h0, psi0, t_end, self.blocks, config)

@@ -543,5 +543,11 @@ def march_blocks(
     _, (alpha, beta, gram, overlaps, norm, err) = _march(
         config._replace(with_energy=True), (h, h0, psi0), psi0, jnp.full((n,), tau)
     )
-    eig = jax.vmap(spectrum)(jax.vmap(tridiagonal)(alpha, beta))
+    tridiagonals = jax.vmap(tridiagonal)(alpha, beta)
+    if h.leading:
+        # one decomposition at a time: a batched LAPACK eigh blocks the thread pool that CPU
+        # devices share, and every device of a split state runs it (issue 26's deadlock)
+        eig = jax.lax.map(spectrum, tridiagonals)
+    else:
+        eig = jax.vmap(spectrum)(tridiagonals)
     return KrylovBlocks(alpha, beta, gram, overlaps, norm, tau, eig), jnp.sum(err)

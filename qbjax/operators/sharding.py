@@ -1,13 +1,13 @@
 """One state split over devices: the 2^N amplitudes by their leading log2(D) qubits.
 
 Device j holds the amplitudes whose leading qubits spell j, a contiguous block of 2^N / D.
-The engines mark their start state with this layout (`constrain`) and XLA's SPMD
-partitioner carries it through the whole program: in H @ psi (`matfree`) a flip-mask group
-that flips none of the leading qubits reverses axes inside each device's block; one that
-flips some of them needs the block of device j ^ f, which XLA moves as one collective
-permute of a block per device. Inner products and Gram matrices are local products summed
-across the devices (all-reduce). No state-sized buffer is gathered onto one device. Under
-`jax.distributed` the devices are the global ones, so one battery spans hosts.
+The Chebyshev and Krylov engines mark their start state with this layout (`constrain`), and
+XLA's SPMD partitioner carries it through the march. In H @ psi (`matfree.MatFreeH._sharded`)
+each device applies every flip-mask group to its own block; the groups that flip the same
+leading qubits (a pattern h) are summed there and moved to device j ^ h by one exchange.
+Inner products and Gram matrices are local products summed across the devices (all-reduce).
+No state-sized buffer is gathered onto one device. Under `jax.distributed` the devices are
+the global ones, so one battery spans hosts.
 """
 
 from __future__ import annotations
