@@ -84,6 +84,9 @@ step single_vs_double 60 bash -c "rm -rf /tmp/qbjax-gpu-sweep8s; timed_cli singl
   --devices $DEVICES --json --no-plot --out /tmp/qbjax-gpu-sweep8s"
 CHARGE="charge --n $CLI_N --precision single --method chebyshev --alpha 0.3 --dm 0.7 --t-max 0.5 --times 0.1,0.2,0.3,0.4,0.5 --json"
 step cli_charge 40 bash -c "timed_cli cold $CHARGE; timed_cli repeated $CHARGE"
+# issue 25: on one device --shard takes the unsharded program (no overhead where D = 1);
+# both runs find the programs cli_charge cached
+step sharded_one_device 40 bash -c "timed_cli unsharded $CHARGE; timed_cli shard_flag $CHARGE --shard"
 # the default test suite on the GPU (its workers share the card: no preallocation; the
 # image's pytest-benchmark plugin warns under xdist, which filterwarnings=error would turn
 # into an internal error); -v so that a run cut short still lists what passed and failed
