@@ -4,9 +4,8 @@ D devices (Chebyshev engine, complex64), from the engine's own plan and byte cou
 Per product with H on a split state each device streams its block once per flip-mask group
 (`matfree.matvec_bytes` / D, at the HBM bandwidth) and receives one block for every pattern
 of flipped leading qubits (`sharding.exchange_bytes`, at the link bandwidth); a segment makes
-the products of its plan (kept: K with H and K + 1 with H0; streamed: the passes of
-`chebyshev.streamed_cost`). Exchanges are counted as not overlapping the local work, so the
-times are upper estimates.
+the products of its plan (`chebyshev.segment_products`). Exchanges are counted as not
+overlapping the local work, so the times are upper estimates.
 
     python benchmarks/sharded_plan.py --table                  # N = 30-36 on 1 to 64 H200s
     XLA_FLAGS=--xla_force_host_platform_device_count=4 \\
@@ -29,7 +28,6 @@ import qbjax  # noqa: E402
 from qbjax.kernels import chebyshev as ch  # noqa: E402
 from qbjax.operators import sharding  # noqa: E402
 from qbjax.operators.matfree import matvec_bytes  # noqa: E402
-from qbjax.operators.terms import pauli_masks  # noqa: E402
 
 ITEMSIZE = 8  # complex64
 HBM = 4.3e12  # bytes/s per H200
@@ -39,23 +37,13 @@ GPUS_PER_NODE = 8
 DEVICE_MEMORY = 120 * 2**30  # what a plan may hold on one H200 (of 139 GiB)
 
 
-def products(plan) -> tuple[int, int]:
-    """(products with H, products with H0) of one segment of `plan`."""
-    degree, block = plan.degree, plan.block
-    if block is None:
-        return degree, degree + 1
-    passes = -(-(degree + 1) // block)
-    with_h0 = sum(degree + 1 - p * block for p in range(passes))
-    return degree + passes * degree, with_h0
-
-
 def curve(n: int, devices: int, memory: int, local_bw: float, link_bw) -> dict:
     """One W(t) curve of the default chain (D = 0.5, t_max = 2 pi / omega) on `devices`."""
     battery = qbjax.SpinChain(n, dm=0.5).battery().in_precision("single")
     h, h0 = battery.charging, battery.energy
     block_bytes = 2**n * ITEMSIZE // devices
     plan = ch.plan(h, 2 * math.pi / 4.0, tol=1e-5, max_vectors=memory // block_bytes, h0=h0)
-    n_h, n_h0 = products(plan)
+    n_h, n_h0 = ch.segment_products(plan.degree, plan.block)
     local = [matvec_bytes(op, np.complex64) // devices for op in (h, h0)]
     exchange = [sharding.exchange_bytes(op, devices, ITEMSIZE) for op in (h, h0)]
     seconds_local = plan.segments * (n_h * local[0] + n_h0 * local[1]) / local_bw
@@ -84,10 +72,7 @@ def curve(n: int, devices: int, memory: int, local_bw: float, link_bw) -> dict:
 def gpu_link_seconds(op, devices: int) -> float:
     """Seconds to receive one product's blocks: patterns that flip the leading qubit of a
     node cross the network when the devices span nodes, the rest go over NVLink."""
-    if devices <= 1:
-        return 0.0
-    shift = op.n_sites - int(math.log2(devices))
-    patterns = {int(f) >> shift for f in pauli_masks(op.n_sites, op.terms).flip} - {0}
+    patterns = sharding.leading_patterns(op, devices)
     nodes = max(devices // GPUS_PER_NODE, 1)
     crossing = {p for p in patterns if nodes > 1 and p >> int(math.log2(devices // nodes))}
     block = 2**op.n_sites * ITEMSIZE / devices

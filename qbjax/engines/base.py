@@ -278,24 +278,30 @@ class AbstractEngine(eqx.Module):
         """This engine planning within `memory` bytes at once, when it has a `memory` option
         (Chebyshev, Krylov); the others are returned as they are (their needs are fixed by
         the model, and `engine_for` refuses them above the budget)."""
-        if "memory" in {field.name for field in dataclasses.fields(self)}:
+        if self._has_option("memory"):
             return dataclasses.replace(self, memory=memory)
         return self
 
     def state_shards(self) -> int:
-        """Devices this engine's state is split over (`operators.sharding`)."""
-        return 1
+        """Devices this engine's state is split over (`operators.sharding`): its `shards`
+        option (Chebyshev, Krylov), else 1."""
+        return self.shards if self._has_option("shards") else 1
 
     def with_shards(self, count: int) -> AbstractEngine:
         """This engine with its state split over `count` devices; ArgumentError("shard") for
-        engines that keep their state on one device."""
-        if count == 1:
+        engines without a `shards` option (they keep their state on one device)."""
+        if count == self.state_shards():
             return self
+        if self._has_option("shards"):
+            return dataclasses.replace(self, shards=count)
         raise ArgumentError(
             "shard",
             f"the {self.name} method keeps its state on one device; a sharded state needs method "
             "chebyshev or krylov",
         )
+
+    def _has_option(self, name: str) -> bool:
+        return name in {field.name for field in dataclasses.fields(self)}
 
     def require(self, capability: str, purpose: str) -> None:
         """Raise `ArgumentError("method", ...)` when this engine lacks `capability`."""

@@ -95,12 +95,6 @@ class Chebyshev(AbstractEngine):
         """Bytes of one state on each device (its block when sharded)."""
         return self._options()[1].itemsize * 2**n_sites // self.shards
 
-    def state_shards(self) -> int:
-        return self.shards
-
-    def with_shards(self, count: int) -> Chebyshev:
-        return self if count == self.shards else dataclasses.replace(self, shards=count)
-
     def check(self, model) -> None:
         _memory.check_budget(self.memory)
         sharding.shard_count(self.shards, model.n_sites)  # a power of two that fits the state

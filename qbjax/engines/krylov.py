@@ -104,12 +104,6 @@ class Krylov(AbstractEngine):
     gram_batch: int = eqx.field(static=True, default=GRAM_BATCH)
     shards: int = eqx.field(static=True, default=1)
 
-    def state_shards(self) -> int:
-        return self.shards
-
-    def with_shards(self, count: int) -> Krylov:
-        return self if count == self.shards else dataclasses.replace(self, shards=count)
-
     def _options(self):
         return check_options(self.krylov_dim, self.tol, self.dtype)
 

@@ -367,18 +367,25 @@ def _matvec_passes(h: PauliSum) -> int:
     return max(1, round(matvec_bytes(h) / (16 * h.dimension)))
 
 
-def streamed_cost(degree: int, block: int, weights: tuple[float, float]) -> float:
-    """Passes over a state that one streamed (centred) segment makes: P = ceil((K+1)/block)
-    runs of the recurrence (K products with H each), an H0 product for every vector at or
-    after the pass's block and its inner products with the block's kept vectors, and the K
-    products that carry the segment's end to the next midpoint."""
-    w_h, w_h0 = weights
+def segment_products(degree: int, block: int | None) -> tuple[int, int]:
+    """(products with H, products with H0) of one segment of degree K. Kept (block None):
+    K and K + 1. Streamed: P = ceil((K+1)/block) runs of the recurrence (K products with H
+    each) plus the K that carry the segment's end to the next midpoint; and an H0 product for
+    every vector at or after each pass's block."""
+    if block is None:
+        return degree, degree + 1
     passes = -(-(degree + 1) // block)
-    cost = degree * w_h
-    for p in range(passes):
-        later = degree + 1 - p * block  # vectors from this pass's block on
-        cost += degree * w_h + later * (w_h0 + block)
-    return cost
+    with_h0 = sum(degree + 1 - p * block for p in range(passes))
+    return degree * (passes + 1), with_h0
+
+
+def streamed_cost(degree: int, block: int, weights: tuple[float, float]) -> float:
+    """Passes over a state that one streamed (centred) segment makes: its products with H
+    and H0 (`segment_products`), and for every H0 product its inner products with the
+    pass's `block` kept vectors."""
+    w_h, w_h0 = weights
+    with_h, with_h0 = segment_products(degree, block)
+    return with_h * w_h + with_h0 * (w_h0 + block)
 
 
 def _cheapest_streamed(x_window: float, tol: float, first: int, block: int, weights) -> tuple[int, int]:

@@ -62,6 +62,9 @@ class _GroupTables(NamedTuple):
     signs: tuple[np.ndarray, ...]  # (K_g, 2^|S_g|) i^{y} (-1)^{|s & z|} on the support's configurations
     complex_group: tuple[bool, ...]  # group has a term with an odd number of Y's
     diag_terms: tuple[np.ndarray, ...]  # per diagonal term: (index, support layout, sign table)
+    supports: tuple[tuple[int, ...], ...]  # each group's sites, ascending (its weight's axes)
+    flips: tuple[int, ...]  # each group's flip mask
+    diag_supports: tuple[tuple[int, ...], ...]  # each diagonal term's sites
 
 
 def _layout(n_sites: int, support: tuple[int, ...], flipped: tuple[int, ...]) -> _Layout:
@@ -104,21 +107,32 @@ def _group_tables(n_sites: int, terms: tuple[Term, ...]) -> _GroupTables:
     for k, flip in enumerate(masks.flip):
         by_flip.setdefault(int(flip), []).append(k)
     layouts, term_index, signs, complex_group, diag_terms = [], [], [], [], []
+    supports, flips, diag_supports = [], [], []
     for flip, members in by_flip.items():
         if flip == 0:
             for k in members:
                 support = tuple(sorted(site for site, _ in terms[k]))
                 table = np.real(_local_signs(terms[k], support))
                 diag_terms.append((k, _layout(n_sites, support, ()), table))
+                diag_supports.append(support)
             continue
         support = tuple(sorted({site for k in members for site, _ in terms[k]}))
         flipped = tuple(site for site in support if flip >> (n_sites - 1 - site) & 1)
         layouts.append(_layout(n_sites, support, flipped))
+        supports.append(support)
+        flips.append(flip)
         term_index.append(np.array(members))
         signs.append(np.stack([_local_signs(terms[k], support) for k in members]))
         complex_group.append(bool(np.any(masks.y_count[members] % 2 == 1)))
     return _GroupTables(
-        tuple(layouts), tuple(term_index), tuple(signs), tuple(complex_group), tuple(diag_terms)
+        tuple(layouts),
+        tuple(term_index),
+        tuple(signs),
+        tuple(complex_group),
+        tuple(diag_terms),
+        tuple(supports),
+        tuple(flips),
+        tuple(diag_supports),
     )
 
 
@@ -130,6 +144,18 @@ class _BlockTables(NamedTuple):
     patterns: tuple[int, ...]  # flips of the leading qubits, as a device offset
     diag_layouts: tuple[_Layout, ...]
     diag_leading: tuple[tuple[int, ...], ...]
+
+
+def _group_product(psi: Array, layout: _Layout, weight: Array) -> Array:
+    """One flip-mask group on psi (flat): its weight at each source s, then s -> s ^ f."""
+    x = psi.reshape(layout.dims)
+    w = weight.reshape(layout.weight_shape)
+    if jnp.iscomplexobj(w):
+        x = x * w.astype(psi.dtype)
+    else:
+        x = _times_real(x, w.astype(jnp.real(psi).dtype))
+    # P_k moves the amplitude of s to t = s ^ f: reversing the flipped axes does that
+    return jnp.flip(x, axis=layout.flip_axes).reshape(psi.shape[-1])
 
 
 def _times_real(psi: Array, weight: Array) -> Array:
@@ -174,7 +200,6 @@ class MatFreeH(eqx.Module):
     def __call__(self, psi: Complex[Array, " d"]) -> Complex[Array, " d"]:
         if self.leading:
             return self._sharded(psi)
-        d = psi.shape[-1]
         real_dtype = jnp.real(psi).dtype
         diag = self.diagonal(real_dtype)
         out = jnp.zeros_like(psi) if diag is None else _times_real(psi, diag)
@@ -184,14 +209,7 @@ class MatFreeH(eqx.Module):
         for start in range(0, len(groups), piece):
             part = None
             for layout, weight in groups[start : start + piece]:
-                x = psi.reshape(layout.dims)
-                w = weight.reshape(layout.weight_shape)
-                if jnp.iscomplexobj(w):
-                    x = x * w.astype(psi.dtype)
-                else:
-                    x = _times_real(x, w.astype(real_dtype))
-                # P_k moves the amplitude of s to t = s ^ f: reversing the flipped axes does that
-                y = jnp.flip(x, axis=layout.flip_axes).reshape(d)
+                y = _group_product(psi, layout, weight)
                 part = y if part is None else part + y
             out = out + part
             if start + piece < len(groups):  # the barrier ends the loop: XLA would fuse them all
@@ -236,10 +254,7 @@ class MatFreeH(eqx.Module):
         sums: dict[int, Array] = {}
         groups = zip(split.layouts, split.leading_sites, split.patterns, weights, strict=True)
         for layout, sites, pattern, weight in groups:
-            w = at_device(weight, sites).reshape(layout.weight_shape)
-            x = block.reshape(layout.dims)
-            x = x * w.astype(block.dtype) if jnp.iscomplexobj(w) else _times_real(x, w.astype(real_dtype))
-            y = jnp.flip(x, axis=layout.flip_axes).reshape(d)
+            y = _group_product(block, layout, at_device(weight, sites))
             sums[pattern] = y if pattern not in sums else sums[pattern] + y
         out = out + sums.pop(0, jnp.zeros_like(block))
         devices = 2**self.leading
@@ -300,16 +315,13 @@ def _block_tables(n_sites: int, terms: tuple[Term, ...], leading: int) -> _Block
         return _layout(local_sites, inside, tuple(site - leading for site in flipped if site >= leading))
 
     layouts, leading_sites, patterns = [], [], []
-    for members in tables.term_index:
-        flip = int(pauli_masks(n_sites, (terms[int(members[0])],)).flip[0])
-        support = tuple(sorted({site for k in members for site, _ in terms[int(k)]}))
+    for support, flip in zip(tables.supports, tables.flips, strict=True):
         flipped = tuple(site for site in support if flip >> (n_sites - 1 - site) & 1)
         layouts.append(local_layout(support, flipped))
         leading_sites.append(tuple(site for site in support if site < leading))
         patterns.append(flip >> local_sites)
     diag_layouts, diag_leading = [], []
-    for k, _, _ in tables.diag_terms:
-        support = tuple(sorted(site for site, _ in terms[k]))
+    for support in tables.diag_supports:
         diag_layouts.append(local_layout(support, ()))
         diag_leading.append(tuple(site for site in support if site < leading))
     return _BlockTables(

@@ -72,11 +72,15 @@ def constrain(psi, count: int):
     return jax.lax.with_sharding_constraint(psi, state_sharding(count))
 
 
-def exchange_bytes(h: PauliSum, count: int, itemsize: int) -> int:
-    """Bytes each device receives in one H @ psi: a block for every distinct pattern of
-    flipped leading qubits (`matfree.MatFreeH._sharded`; 0 on one device)."""
+def leading_patterns(h: PauliSum, count: int) -> set[int]:
+    """The nonzero patterns of leading qubits that the terms of `h` flip on a state split
+    over `count` devices: H @ psi moves one block per pattern (`matfree.MatFreeH._sharded`)."""
     if count <= 1:
-        return 0
+        return set()
     shift = h.n_sites - int(np.log2(count))
-    patterns = {int(f) >> shift for f in pauli_masks(h.n_sites, h.terms).flip} - {0}
-    return len(patterns) * (2**h.n_sites // count) * itemsize
+    return {int(f) >> shift for f in pauli_masks(h.n_sites, h.terms).flip} - {0}
+
+
+def exchange_bytes(h: PauliSum, count: int, itemsize: int) -> int:
+    """Bytes each device receives in one H @ psi: a block per leading pattern (0 on one device)."""
+    return len(leading_patterns(h, count)) * (2**h.n_sites // count) * itemsize

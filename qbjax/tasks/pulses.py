@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -83,8 +82,6 @@ class Propagator(eqx.Module):
     """How each segment is propagated: exp(-i h tau) psi for one segment's Hamiltonian h
     (static choices fixed from concrete bounds)."""
 
-    method: ClassVar[str]
-
     @abc.abstractmethod
     def __call__(self, h: PauliSum, psi, tau) -> Array:
         """exp(-i h tau) psi."""
@@ -92,8 +89,6 @@ class Propagator(eqx.Module):
 
 class DenseSegments(Propagator):
     """Each segment by its eigendecomposition: exact derivatives at degenerate spectra."""
-
-    method = "dense"
 
     def __call__(self, h, psi, tau):
         matrix = dense(h)
@@ -105,7 +100,6 @@ class ChebyshevSegments(Propagator):
     """Each segment by `steps` matrix-free Chebyshev steps of one degree, on one interval
     [center - radius, center + radius] that holds every segment's spectrum."""
 
-    method = "chebyshev"
     center: float = eqx.field(static=True)
     radius: float = eqx.field(static=True)
     degree: int = eqx.field(static=True)
