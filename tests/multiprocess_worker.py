@@ -8,12 +8,11 @@ process count, the chunks it wrote, and the result's devices and resumed_chunks.
 """
 
 import json
-import os
 import sys
-import traceback
 
 import jax
 import numpy as np
+from jax_processes import exit_on_failure, join
 
 # The sweep both the workers and the test run (the test imports it from here).
 MODEL = {"n": 4}
@@ -23,18 +22,7 @@ NUM_PROCESSES = 2
 
 
 def main(process_id: int, port: int, out: str) -> None:
-    # Before anything touches the devices: the CPU backend is created with the
-    # distributed client and its collectives on first use.
-    jax.config.update("jax_enable_x64", True)
-    jax.config.update("jax_numpy_dtype_promotion", "strict")  # as tests/conftest.py
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(
-        coordinator_address=f"127.0.0.1:{port}",
-        num_processes=NUM_PROCESSES,
-        process_id=process_id,
-        initialization_timeout=60,
-        shutdown_timeout_seconds=60,
-    )
+    join(process_id, port, NUM_PROCESSES)
 
     import qbjax
     from qbjax.tasks import sweep_store
@@ -61,11 +49,4 @@ def main(process_id: int, port: int, out: str) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
-    except BaseException:
-        # Exit at once: a normal exit would wait in jax.distributed's shutdown barrier
-        # for the other process, which itself waits for this one.
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
+    exit_on_failure(main, int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])

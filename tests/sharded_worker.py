@@ -10,19 +10,11 @@ import json
 import sys
 
 import jax
+from jax_processes import exit_on_failure, join
 
 
 def main(process_id: int, port: int, n: int) -> None:
-    jax.config.update("jax_enable_x64", True)
-    jax.config.update("jax_numpy_dtype_promotion", "strict")  # as tests/conftest.py
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(
-        coordinator_address=f"127.0.0.1:{port}",
-        num_processes=2,
-        process_id=process_id,
-        initialization_timeout=60,
-        shutdown_timeout_seconds=60,
-    )
+    join(process_id, port, 2)
     import numpy as np
 
     import qbjax
@@ -39,4 +31,4 @@ def main(process_id: int, port: int, n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+    exit_on_failure(main, int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -70,16 +70,14 @@ def test_no_import_runs_up():
 
 
 def test_no_module_imports_private_names_of_another():
+    modules = {_module_name(path) for path in _files()}
     private = []
     for path in _files():
         for target, names in _imports(path):
             for name in names:
-                if name.startswith("_") and not name.startswith("__") and f"{target}.{name}" not in _MODULES:
+                if name.startswith("_") and not name.startswith("__") and f"{target}.{name}" not in modules:
                     private.append(f"{path.relative_to(PACKAGE.parent)}: {name} from {target}")
     assert private == []
-
-
-_MODULES = {_module_name(path) for path in _files()}
 
 
 def test_every_name_the_readme_documents_is_there():

@@ -1,14 +1,11 @@
 """A sweep split over two JAX processes (jax.distributed on loopback) equals the one-process sweep."""
 
-import json
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from jax_processes import free_port, run_workers
 from multiprocess_worker import AXES, CHUNK, MODEL, NUM_PROCESSES
 
 from qbjax.tasks.sweep import QUANTITIES, sweep
@@ -19,43 +16,19 @@ WORKER = Path(__file__).with_name("multiprocess_worker.py")
 TIMEOUT_S = 240
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_two_process_sweep_equals_one_process_sweep(tmp_path):
     out = tmp_path / "shared"
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}  # one device each
     env["JAX_PLATFORMS"] = "cpu"
-    logs = [(tmp_path / f"worker{i}.out", tmp_path / f"worker{i}.err") for i in range(NUM_PROCESSES)]
-    workers = []
-    for i, (stdout, stderr) in enumerate(logs):
-        with open(stdout, "w") as out_file, open(stderr, "w") as err_file:
-            command = [sys.executable, str(WORKER), str(i), str(port), str(out)]
-            workers.append(subprocess.Popen(command, stdout=out_file, stderr=err_file, env=env))
-    deadline = time.monotonic() + TIMEOUT_S
-    try:
-        # a process that fails leaves the other waiting at a barrier: stop at the first failure
-        while any(w.poll() is None for w in workers) and all(w.poll() in (None, 0) for w in workers):
-            assert time.monotonic() < deadline, f"the two-process sweep took over {TIMEOUT_S} s"
-            time.sleep(0.05)
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-            worker.wait()
-    failures = [
-        f"process {i} exited {worker.returncode}{' (killed by the test)' if worker.returncode < 0 else ''}:"
-        f"\n{stderr.read_text()}\n{stdout.read_text()}"
-        for i, (worker, (stdout, stderr)) in enumerate(zip(workers, logs, strict=True))
-        if worker.returncode != 0
-    ]
-    assert not failures, "\n".join(failures)
-    # the last line: Gloo prints its own lines to stdout
-    reports = [json.loads(stdout.read_text().strip().splitlines()[-1]) for stdout, _ in logs]
+    reports = run_workers(
+        tmp_path,
+        lambda i: [sys.executable, str(WORKER), str(i), str(port), str(out)],
+        env,
+        NUM_PROCESSES,
+        TIMEOUT_S,
+        "the two-process sweep",
+    )
 
     n_chunks = reports[0]["n_chunks"]
     assert n_chunks == 6

@@ -8,6 +8,7 @@ import sys
 
 import jax
 import pytest
+from jax_processes import free_port, run_workers
 
 import qbjax
 from qbjax.operators import sharding
@@ -143,32 +144,11 @@ def test_exchange_bytes_count_the_patterns_of_flipped_leading_qubits():
 
 
 def test_two_processes_split_one_state_and_agree_with_one(tmp_path):
-    import socket
-    import time
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     worker = os.path.join(os.path.dirname(__file__), "sharded_worker.py")
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
-    logs = [(tmp_path / f"worker{i}.out", tmp_path / f"worker{i}.err") for i in range(2)]
-    workers = []
-    for i, (out, err) in enumerate(logs):
-        with open(out, "w") as out_file, open(err, "w") as err_file:
-            command = [sys.executable, worker, str(i), str(port), "12"]
-            workers.append(subprocess.Popen(command, stdout=out_file, stderr=err_file, env=env))
-    deadline = time.monotonic() + 300
-    try:  # a failed process leaves the other waiting in a collective: stop at the first failure
-        while any(w.poll() is None for w in workers) and all(w.poll() in (None, 0) for w in workers):
-            assert time.monotonic() < deadline, "the two-process charge took over 300 s"
-            time.sleep(0.05)
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-            w.wait()
-    assert all(w.returncode == 0 for w in workers), [err.read_text()[-2000:] for _, err in logs]
-    reports = [json.loads(out.read_text().strip().splitlines()[-1]) for out, _ in logs]  # Gloo prints too
+    command_of = lambda i: [sys.executable, worker, str(i), str(port), "12"]  # noqa: E731
+    reports = run_workers(tmp_path, command_of, env, 2, 300, "the two-process charge")
     assert [r["process_index"] for r in reports] == [0, 1]
     assert all(r["devices"] == 4 and r["shards"] == 4 for r in reports)
     chain = qbjax.SpinChain(12, coupling="lr", p=1.5, alpha=0.3, dm=0.7, omega=2.0)
