@@ -8,6 +8,7 @@
 #   cli.jsonl      whole `qbjax charge` and `qbjax sweep` processes, timed; single-precision
 #                  runs carry their double-precision spot checks
 #   bench.json     qbjax bench --devices gpu --n 8:28:2 (rows with predictions and bandwidth)
+#   crash.jsonl    the CPU-device sweep that died in XLA:CPU on the first GPU image, by variant
 #   tests.txt      pytest on the GPU
 #   log.txt        everything the steps printed
 # The machine needs jax with CUDA, equinox, optax, diffrax, scipy, matplotlib, tqdm and
@@ -16,6 +17,9 @@
 #   OUT=/tmp/gpu bash benchmarks/gpu_check.sh            # on the GPU machine
 #   GPU_CHECK_DRY=1 OUT=/tmp/gpu bash benchmarks/gpu_check.sh   # CPU dry run, small sizes
 #   GPU_CHECK_ONLY="bench tests" bash benchmarks/gpu_check.sh   # only the steps named
+# Issue 24's remaining goals take two calls of one session (each under the device's 600 s):
+#   GPU_CHECK_ONLY="environment cpu_sweep_crash tests" GPU_CHECK_SECONDS=540 ...
+#   GPU_CHECK_ONLY="bench sharded_one_device" GPU_CHECK_SECONDS=540 ...
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu_check_out}
@@ -31,7 +35,7 @@ if [ -n "$DRY" ]; then
   SINGLE=10 DOUBLE=10,12 LARGEST=13 CLI_N=12 SWEEP_SIDE=4 DEVICES=cpu TESTS="tests/test_programs.py -n 2"
   BENCH_N=6:10:4
 else
-  SINGLE=20 DOUBLE=20,26 LARGEST=30 CLI_N=24 SWEEP_SIDE=32 DEVICES=gpu TESTS="-n 8" BENCH_N=8:28:2
+  SINGLE=20 DOUBLE=20,26 LARGEST=30 CLI_N=24 SWEEP_SIDE=32 DEVICES=gpu TESTS="-n 14" BENCH_N=8:28:2
   export XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 # the ladder needs the card, not JAX's default 75%
 fi
 
@@ -87,12 +91,38 @@ step cli_charge 40 bash -c "timed_cli cold $CHARGE; timed_cli repeated $CHARGE"
 # issue 25: on one device --shard takes the unsharded program (no overhead where D = 1);
 # both runs find the programs cli_charge cached
 step sharded_one_device 40 bash -c "timed_cli unsharded $CHARGE; timed_cli shard_flag $CHARGE --shard"
+# issue 24: on the first GPU image (jax 0.11.2) a Chebyshev sweep on 4 forced CPU devices died
+# with SIGSEGV in XLA:CPU's compiler (tests/test_sweep.py::test_four_cpu_devices_give_identical_results);
+# which of its ingredients does it take? One line each in crash.jsonl: the variant and its status
+# (-11: SIGSEGV), the faulthandler trace in log.txt
+cpu_sweep() {
+  local label=$1 devices=$2 cache=$3 rc
+  shift 3
+  env JAX_PLATFORMS=cpu XLA_FLAGS=--xla_force_host_platform_device_count=$devices QBJAX_CACHE_DIR=$cache \
+    timeout 40 $PY -X faulthandler -m qbjax sweep --n 3 --alpha=-1:1:5 --dm 0,0.7 --g 0.8 --json --no-plot \
+    --out "/tmp/qbjax-crash-$label" "$@" >/dev/null 2>>"$OUT/log.txt"
+  rc=$?
+  printf '{"variant": "%s", "cpu_devices": %d, "cache": "%s", "args": "%s", "rc": %d}\n' "$label" \
+    "$devices" "$cache" "$*" "$rc" >>"$OUT/crash.jsonl"
+}
+export -f cpu_sweep
+step cpu_sweep_crash 150 bash -c "rm -rf /tmp/qbjax-crash-*;
+  cpu_sweep as_the_test 4 '' --method chebyshev --chunk 4;
+  cpu_sweep caches_on 4 /tmp/qbjax-crash-cache --method chebyshev --chunk 4;
+  cpu_sweep one_device 1 '' --method chebyshev --chunk 4;
+  cpu_sweep chunk_of_one 4 '' --method chebyshev --chunk 1;
+  cpu_sweep krylov 4 '' --method krylov --chunk 4;
+  cpu_sweep dense 4 '' --method dense --chunk 4;
+  env JAX_PLATFORMS=cpu QBJAX_CACHE_DIR= timeout 40 $PY -X faulthandler -m qbjax charge --n 3 \
+    --method chebyshev --json >/dev/null 2>>'$OUT/log.txt';
+  echo '{\"variant\": \"charge\", \"cpu_devices\": 1, \"rc\": '\$?'}' >>'$OUT/crash.jsonl'"
 # the default test suite on the GPU (its workers share the card: no preallocation; the
 # image's pytest-benchmark plugin warns under xdist, which filterwarnings=error would turn
-# into an internal error); -v so that a run cut short still lists what passed and failed
-step tests 150 env -u XLA_PYTHON_CLIENT_MEM_FRACTION XLA_PYTHON_CLIENT_PREALLOCATE=false bash -c \
-  "$PY -m pytest -v $TESTS -p no:cacheprovider -p no:benchmark -W ignore::DeprecationWarning \
-  >'$OUT/tests.txt' 2>&1; tail -5 '$OUT/tests.txt'"
+# into an internal error; the image has no QuTiP, so its comparisons are skipped by name,
+# tests/optional_qutip.py); -v so that a run cut short still lists what passed and failed
+step tests 330 env -u XLA_PYTHON_CLIENT_MEM_FRACTION XLA_PYTHON_CLIENT_PREALLOCATE=false \
+  QBJAX_TESTS_WITHOUT_QUTIP=1 bash -c "$PY -m pytest -v $TESTS -p no:cacheprovider -p no:benchmark \
+  -W ignore::DeprecationWarning >'$OUT/tests.txt' 2>&1; tail -5 '$OUT/tests.txt'"
 # issue 24: the bench a user runs to choose CPU or GPU, every row with its prediction
 step bench 420 $PY -m qbjax bench --devices $DEVICES --n $BENCH_N --engines chebyshev,dense \
   --batch 1,256 --repeats 3 --no-qutip --json --out /tmp/qbjax-gpu-bench

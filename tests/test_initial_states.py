@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import qutip
+from optional_qutip import needs_qutip, qutip
 
 import qbjax
 from qbjax.app.cli import main
@@ -47,6 +47,7 @@ def test_down_is_not_the_ground_state_with_dm():
     assert float(result.initial_ergotropy) == pytest.approx(-7.0 - e_ground, abs=1e-10)
 
 
+@needs_qutip
 @pytest.mark.parametrize("method", ["dense", "chebyshev", pytest.param("krylov", marks=pytest.mark.slow)])
 def test_ground_start_matches_sesolve(method):
     model = qbjax.SpinChain(
@@ -74,6 +75,7 @@ def test_lanczos_ground_state_matches_dense(monkeypatch):
     assert abs(top.imag) < 1e-12 and top.real > 0  # a fixed phase: results do not depend on the solver
 
 
+@needs_qutip
 def test_state_vector_start_matches_sesolve():
     rng = np.random.default_rng(11)
     psi0 = rng.normal(size=16) + 1j * rng.normal(size=16)

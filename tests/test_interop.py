@@ -11,10 +11,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import qutip
+from optional_qutip import whole_module_needs_qutip
 
 import qbjax
 from qbjax.operators import terms
+
+qutip = whole_module_needs_qutip()
 
 I2, SX, SY, SZ = qutip.qeye(2), qutip.sigmax(), qutip.sigmay(), qutip.sigmaz()
 PAULI = {"X": SX, "Y": SY, "Z": SZ}

@@ -4,7 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import qutip as qt
+from optional_qutip import needs_qutip
+from optional_qutip import qutip as qt
 
 from qbjax import ArgumentError, pauli_sum
 from qbjax.kernels import lindblad as lb
@@ -26,6 +27,7 @@ def test_vec_is_column_stacking():
     np.testing.assert_array_equal(lb.unvec(lb.vec(rho)), rho)
 
 
+@needs_qutip
 @pytest.mark.parametrize("seed", [0, 1])
 def test_liouvillian_matches_qutip_and_rhs(seed):
     h, jumps = _random_system(seed)
@@ -38,6 +40,7 @@ def test_liouvillian_matches_qutip_and_rhs(seed):
     np.testing.assert_allclose(np.eye(4).flatten(order="F") @ superop, 0, atol=1e-12)
 
 
+@needs_qutip
 @pytest.mark.parametrize("seed", [3, 4, 5])
 def test_steady_state_matches_qutip(seed):
     h, jumps = _random_system(seed)
@@ -75,6 +78,7 @@ def test_steady_state_gradient_matches_finite_differences():
     np.testing.assert_allclose(jax.jit(jax.jacfwd(population))(theta), fd, rtol=1e-7)
 
 
+@needs_qutip
 def test_dense_evolution_matches_mesolve_and_stays_physical():
     h, jumps = _random_system(11, n_jumps=2)
     rng = np.random.default_rng(12)

@@ -4,7 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import qutip as qt
+from optional_qutip import needs_qutip
+from optional_qutip import qutip as qt
 
 import qbjax
 from qbjax import ArgumentError, noisy_charge
@@ -28,6 +29,7 @@ def _qutip_work(battery, times, dephasing, damping):
     return energies - energies[0], [s.full() for s in result.states]
 
 
+@needs_qutip
 def test_noisy_chain_matches_mesolve_and_stays_physical():
     rng = np.random.default_rng(2026)
     g, alpha, dm, omega = rng.uniform(0.3, 1.2), rng.uniform(-1, 1), rng.uniform(0, 0.5), rng.uniform(1, 3)

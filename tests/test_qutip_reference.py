@@ -22,9 +22,11 @@ sign of the DM vector. The tests that must pin that sign down use site-dependent
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import qutip
+from optional_qutip import whole_module_needs_qutip
 
 import qbjax
+
+qutip = whole_module_needs_qutip()
 
 W_ATOL = 1e-8  # absolute agreement required on W(t) (and on ergotropies)
 STATE_ATOL = 1e-8  # elementwise agreement required on state vectors

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import qutip
+from optional_qutip import needs_qutip, qutip
 from scipy.linalg import expm
 
 import qbjax
@@ -37,6 +37,7 @@ def two_qubit(rho):
 # --- QuTiP agreement ------------------------------------------------------------------------
 
 
+@needs_qutip
 @pytest.mark.parametrize("rank", [1, 2, 3, 4])
 def test_two_qubit_measures_agree_with_qutip(rank):
     rng = np.random.default_rng(100 + rank)
@@ -69,6 +70,7 @@ def test_concurrence_of_pure_states_is_exact():
         assert float(qbjax.concurrence(np.outer(psi, psi.conj()))) == pytest.approx(expected, abs=1e-13)
 
 
+@needs_qutip
 @pytest.mark.parametrize("keep", [(0,), (1,), (2,), (0, 2), (2, 0), (1, 2), (0, 1, 2)])
 def test_ptrace_agrees_with_qutip_for_vectors_and_matrices(keep):
     rng = np.random.default_rng(7)
@@ -81,6 +83,7 @@ def test_ptrace_agrees_with_qutip_for_vectors_and_matrices(keep):
     np.testing.assert_allclose(qbjax.ptrace(psi, keep), q_psi.ptrace(sorted(keep)).full(), atol=1e-14)
 
 
+@needs_qutip
 def test_ptrace_and_negativity_with_non_qubit_dims():
     rng = np.random.default_rng(8)
     rho = random_density_matrix(6, rng)
@@ -139,6 +142,7 @@ def test_coherence_imaginarity_texture_match_their_definitions(d):
     assert float(qbjax.texture_grand_sum(f)) == pytest.approx(0, abs=1e-12)
 
 
+@needs_qutip
 def test_steering_and_bell_against_the_correlation_matrix_from_paulis():
     rng = np.random.default_rng(11)
     rho = random_density_matrix(4, rng, 2)

@@ -7,7 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import qutip as qt
+from optional_qutip import needs_qutip
+from optional_qutip import qutip as qt
 
 from qbjax import ArgumentError
 from qbjax.app.cli import main
@@ -15,15 +16,16 @@ from qbjax.kernels import lindblad as lb
 from qbjax.measures.passivity import ergotropy
 from qbjax.open import thermal as th
 
-SM, SP, SZ, SX, I2 = qt.sigmam(), qt.sigmap(), qt.sigmaz(), qt.sigmax(), qt.qeye(2)
+
+def _qutip_ops():
+    """sigma-, sigma+, sigma_z, sigma_x and the identity of one qubit, from QuTiP."""
+    return qt.sigmam(), qt.sigmap(), qt.sigmaz(), qt.sigmax(), qt.qeye(2)
 
 
 def _qutip_pair(wa, ws, g):
-    return (
-        0.5 * wa * qt.tensor(SZ, I2)
-        + 0.5 * ws * qt.tensor(I2, SZ)
-        + g * (qt.tensor(SP, SM) + qt.tensor(SM, SP))
-    )
+    sm, sp, sz, _, i2 = _qutip_ops()
+    local = 0.5 * wa * qt.tensor(sz, i2) + 0.5 * ws * qt.tensor(i2, sz)
+    return local + g * (qt.tensor(sp, sm) + qt.tensor(sm, sp))
 
 
 def _n(w, temp):
@@ -32,16 +34,17 @@ def _n(w, temp):
 
 def _qutip_collapse(wa, ws, g, gamma, ta, ts, master):
     """Independent construction: local ops, or global ops grouped by Bohr frequency in Python."""
+    sm, sp, _, sx, i2 = _qutip_ops()
     if master == "local":
         ops = []
         for op_site, w, temp in ((0, wa, ta), (1, ws, ts)):
-            embed = (lambda o: qt.tensor(o, I2)) if op_site == 0 else (lambda o: qt.tensor(I2, o))
-            ops += [np.sqrt(gamma * (_n(w, temp) + 1)) * embed(SM), np.sqrt(gamma * _n(w, temp)) * embed(SP)]
+            embed = (lambda o: qt.tensor(o, i2)) if op_site == 0 else (lambda o: qt.tensor(i2, o))
+            ops += [np.sqrt(gamma * (_n(w, temp) + 1)) * embed(sm), np.sqrt(gamma * _n(w, temp)) * embed(sp)]
         return ops
     h = _qutip_pair(wa, ws, g).full()
     energies, vectors = np.linalg.eigh(h)
     ops = []
-    for x, temp in ((qt.tensor(SX, I2).full(), ta), (qt.tensor(I2, SX).full(), ts)):
+    for x, temp in ((qt.tensor(sx, i2).full(), ta), (qt.tensor(i2, sx).full(), ts)):
         groups: dict[float, np.ndarray] = {}
         for i in range(4):
             for j in range(4):
@@ -72,6 +75,7 @@ def _random_params(seed):
 CASES = [(master, seed) for master in th.MASTERS for seed in (0, 1)]
 
 
+@needs_qutip
 @pytest.mark.parametrize("master, seed", CASES)
 def test_ness_matches_qutip_steadystate(master, seed):
     p = _random_params(seed)
@@ -85,6 +89,7 @@ def test_ness_matches_qutip_steadystate(master, seed):
     )
 
 
+@needs_qutip
 def test_resonant_global_groups_degenerate_bohr_frequencies():
     """omega_A = omega_S: the eigenbasis mixes |eg>, |ge>; grouping must be basis independent."""
     p = dict(omega_a=1.0, omega_s=1.0, g=0.07, gamma=0.02, temp_a=1.5, temp_s=0.2)
@@ -147,6 +152,7 @@ def test_ness_ergotropy_gradient_matches_finite_differences(master):
         np.testing.assert_allclose(grad[k], fd[k], rtol=1e-6, atol=1e-9, err_msg=name)
 
 
+@needs_qutip
 @pytest.mark.parametrize("master", th.MASTERS)
 def test_pair_evolution_matches_mesolve(master):
     p = _random_params(5)
