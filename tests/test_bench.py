@@ -63,7 +63,22 @@ def test_sizes_too_slow_or_too_large_are_skipped_with_the_reason():
     by_size = {n: [row for row in rows if row["n"] == n] for n in (4, 5, 34)}
     assert all("run_s" in row for row in by_size[4])
     assert all(row["skipped"].startswith("predicted run") for row in by_size[5])
-    assert all("free on the device" in row["skipped"] for row in by_size[34])
+    # the matvec by the device's free memory, the dense workloads by the engine's own check
+    matvec, *dense = by_size[34]
+    assert "free on the device" in matvec["skipped"]
+    assert all("n = 34 needs about" in row["skipped"] for row in dense)
+
+
+def test_memory_estimates_are_the_plans_not_the_budget():
+    """A workload's estimate is its plan's (an N = 8 sweep of 256 points needs tens of MB,
+    not 256 x the 256 MiB default budget, which skipped it on a 24 GiB machine), and the
+    gradient's is the reverse mode's (5-16 times the forward march)."""
+    sweep = bench.estimate_bytes("sweep", "chebyshev", 8, "double", 256)
+    assert sweep < 2**30
+    plan = bench.sweep_plan("chebyshev", 8, "double", 256, "cpu")
+    assert sweep == 256 * plan.engine.memory_bytes(bench.chain(8))
+    curve = bench.estimate_bytes("curve", "chebyshev", 12, "double")
+    assert 4 * curve < bench.estimate_bytes("grad", "chebyshev", 12, "double") < 20 * curve
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks, devices
-from .. import memory as _memory
 from .. import precision as _precision
 from ..engines import engine_class
 from ..engines.base import spectrum_over
@@ -210,10 +209,15 @@ def grad_pipeline(name: str, n: int, precision: str) -> Pipeline:
     return Pipeline((jax.jit(jax.grad(p_max)),), (jnp.array([ALPHA, DM]),))
 
 
-def sweep_pipeline(name: str, n: int, precision: str, batch: int, backend: str) -> Pipeline:
+def sweep_plan(name: str, n: int, precision: str, batch: int, backend: str):
+    """The sweep of one chunk of `batch` (alpha, D) points, planned as `qbjax sweep` plans it."""
     engine = engine_class(name)().with_precision(precision)
     axes = {"alpha": np.linspace(-1.0, 1.0, batch), "dm": np.linspace(0.1, 1.0, batch)}
-    plan = plan_sweep({"n": n, "omega": OMEGA}, axes, grid=False, chunk=batch, method=engine, backend=backend)
+    return plan_sweep({"n": n, "omega": OMEGA}, axes, grid=False, chunk=batch, method=engine, backend=backend)
+
+
+def sweep_pipeline(name: str, n: int, precision: str, batch: int, backend: str) -> Pipeline:
+    plan = sweep_plan(name, n, precision, batch, backend)
     used = chunk_devices(plan)
     rows = plan.chunk_rows(0)
     rows = np.concatenate([rows, np.repeat(rows[-1:], plan.chunk - rows.shape[0], axis=0)])
@@ -231,15 +235,25 @@ def matvec_pipeline(n: int, precision: str) -> Pipeline:
 
 
 def estimate_bytes(
-    workload: str, engine: str, n: int, precision: str, batch: int = 1, n_devices: int = 1
+    workload: str,
+    engine: str,
+    n: int,
+    precision: str,
+    batch: int = 1,
+    n_devices: int = 1,
+    backend: str = "cpu",
 ) -> int:
-    """Peak memory of a workload on one device, estimated before anything is built."""
+    """Peak memory of a workload on one device, estimated before anything is compiled: the
+    engine's estimate for its plan (the vectors it keeps), not for its budget, which is a
+    ceiling (256 MiB at small N: 1000 times an N = 8 point's need)."""
     if workload == "matvec":  # psi, H @ psi, the diagonal and XLA's temporaries
         return 6 * 2**n * _precision.complex_dtype(precision).itemsize
-    per_point = engine_class(engine)().with_precision(precision).memory_bytes(chain(n))
+    if workload == "sweep":  # planned for the widest point of the chunk, as the sweep is
+        plan = sweep_plan(engine, n, precision, batch, backend)
+        return math.ceil(plan.chunk / n_devices) * plan.engine.memory_bytes(chain(n))
     if workload == "grad":
-        return _memory.GRAD_MEMORY * per_point
-    return math.ceil(batch / n_devices) * per_point
+        return _engine(engine, precision, chain(n), traced=True).gradient_memory_bytes(chain(n))
+    return _engine(engine, precision, chain(n)).memory_bytes(chain(n))
 
 
 # ----------------------------------------------------------------------------------------
@@ -490,7 +504,8 @@ class _Bench:
         if row["engine"] != "qutip":
             try:
                 need = estimate_bytes(
-                    row["workload"], row["engine"], row["n"], row["precision"], row["batch"], row["devices"]
+                    *(row[key] for key in ("workload", "engine", "n", "precision", "batch", "devices")),
+                    backend=row["device"],
                 )
             except _checks.ArgumentError as error:
                 return f"{error.argument}: {error.reason}"

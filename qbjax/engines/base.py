@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .. import memory as _memory
 from .. import precision as _precision
 from .._checks import ArgumentError
 from ..models.chain import as_battery
@@ -273,6 +274,11 @@ class AbstractEngine(eqx.Module):
         """Estimated peak memory of `prepare` for one point."""
         del model
         return 0
+
+    def gradient_memory_bytes(self, model) -> int:
+        """Estimated peak memory of reverse mode through `prepare` and the window's maximum
+        for one point (a gradient of P_max, as `optimize` takes it)."""
+        return _memory.GRAD_MEMORY * self.memory_bytes(model)
 
     def with_memory(self, memory: int) -> AbstractEngine:
         """This engine planning within `memory` bytes at once, when it has a `memory` option

@@ -33,6 +33,7 @@ from ..kernels.chebyshev import (
     chebyshev_coefficients,
     chebyshev_propagate,
     chebyshev_weights,
+    gradient_vectors,
     march_gram,
     march_vectors,
     plan,
@@ -187,6 +188,12 @@ class Chebyshev(AbstractEngine):
         if self.degree is None:
             return _memory.budget_bytes(state, self.memory)
         return march_vectors(self.degree, self.block) * state
+
+    def gradient_memory_bytes(self, model) -> int:
+        """Reverse mode through the plan's march (`gradient_vectors`); unplanned, the budget's."""
+        if self.degree is None:
+            return super().gradient_memory_bytes(model)
+        return gradient_vectors(self.degree, self.segments, self.block) * self._state_bytes(model.n_sites)
 
 
 @eqx.filter_jit

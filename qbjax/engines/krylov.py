@@ -45,6 +45,8 @@ from .base import AbstractEngine, Curve, in_caller_precision
 DEFAULT_MIN_VECTORS = 32
 # Blocks kept for <H0>_t (each (m, m) complex matrices): 2^16 blocks of m = 40 hold ~5 GiB.
 MAX_BLOCKS = 2**16
+# reverse mode holds this many times the forward march's states (`gradient_memory_bytes`)
+GRAD_FORWARD_MARCHES = 10
 # Rounding allowance added to the error estimate in single precision, per block, in units of
 # eps * m * ||psi0|| (the residual estimate sees truncation only; in complex64 the rounding of
 # the m Lanczos steps and of the block's exponential dominates it).
@@ -176,3 +178,8 @@ class Krylov(AbstractEngine):
             (self.krylov_dim, self.gram_batch) if self.blocks else self._dims(model.n_sites)
         )
         return krylov_memory_bytes(model.n_sites, krylov_dim, self._options()[2], gram_batch)
+
+    def gradient_memory_bytes(self, model) -> int:
+        # the adjoint march reruns the blocks backwards: 5.4-8.6 times the forward march
+        # (XLA's memory analysis at N = 10-14, tests/test_gradient_memory.py)
+        return GRAD_FORWARD_MARCHES * self.memory_bytes(model)

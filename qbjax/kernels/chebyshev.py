@@ -359,6 +359,25 @@ def march_vectors(degree: int, block: int | None) -> int:
     return block + STREAM_OVERHEAD
 
 
+# Reverse mode through a march, from XLA's memory analysis of jit(grad(P_max)) (N = 10-14,
+# both precisions; tests/test_gradient_memory.py checks the estimate against it). Kept path:
+# per vector, the segment's rerun recurrence, its residuals, the vectors' and their H0
+# products' cotangents and XLA's copies: 13.7-15.5 states. Streamed path: a rerun pass keeps
+# the kept block and the recurrence's vectors at every order, (K + 1)(block + 3), plus
+# the passes' and segments' inputs. GRAD_EXTRA covers the rest (the window's evaluation).
+GRAD_KEPT_PER_VECTOR = 16
+GRAD_EXTRA = 64
+
+
+def gradient_vectors(degree: int, segments: int, block: int | None) -> int:
+    """States of 2^N alive at once in reverse mode through a march of degree K and S
+    segments (each segment and each streamed pass is recomputed, `march_gram`)."""
+    if block is None:
+        return GRAD_KEPT_PER_VECTOR * (degree + 1) + 4 * segments + GRAD_EXTRA
+    passes = -(-(degree + 1) // block)
+    return (degree + 1) * (block + 4) + 2 * passes + 4 * segments + GRAD_EXTRA
+
+
 def _matvec_passes(h: PauliSum) -> int:
     """Passes over a state that one product with `h` makes: one per flip-mask group, one for
     the diagonal, one to write the result (`matfree.matvec_bytes` in units of states)."""
@@ -523,6 +542,9 @@ def streamed_segment(op_h, op_h0, psi, psi0, center, radius, degree: int, block:
         end = jax.lax.cond(p == 0, lambda e: e + a_end[order] * phi, lambda e: e, end)
         return kept, end, column, vdot(psi0, phi)
 
+    # reverse mode keeps a pass's input and reruns the pass: otherwise it keeps the kept
+    # block at every order of every pass, (K + 1)^2 states for block 1
+    @jax.checkpoint
     def one_pass(end, p):
         def step(carry, order):
             previous, phi, kept, end = carry

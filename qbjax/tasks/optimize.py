@@ -27,7 +27,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
-from .. import memory as _memory
 from ..engines import AbstractEngine, engine_for
 from ..engines.base import BoxSpectrum
 from ..kernels.ground_state import check_traced_size
@@ -225,7 +224,7 @@ def optimize(
     objective = _Objective(model, bounds, window, None if n_grid is None else check_grid(n_grid))
     objective.plan(method, starts, precision)
     corner = objective.chain(next(objective.corners()))
-    per_start = _memory.GRAD_MEMORY * objective.engine.memory_bytes(corner)
+    per_start = objective.engine.gradient_memory_bytes(corner)
     _checks.fits("starts", starts * per_start, f"{starts} starts run at once")
     single = objective.engine.precision == "single"
     x0 = jnp.asarray(box_search.latin_hypercube(starts, len(bounds), seed))
