@@ -1,10 +1,11 @@
 """Memory estimates against what XLA allocates: the gradient of P_max through each engine's
-plans (all vectors kept and streamed), as `optimize` takes it, and a Krylov window's
-evaluation. An estimate below XLA's figure lets a run that cannot fit start and crash; the
+plans (all vectors kept and streamed), as `optimize` takes it; through a pulse, as
+`control` takes it; and a Krylov window's evaluation. An estimate below XLA's figure lets a run that cannot fit start and crash; the
 checks also hold it within a few times XLA's figure, so that it refuses nothing that fits.
 
 Before the products were recomputed in reverse mode, an N = 16 Chebyshev gradient held
-3.3 GB against an estimate of 0.4 GB, and a streamed N = 14 plan 130 times its estimate."""
+3.3 GB against an estimate of 0.4 GB, a streamed N = 14 plan 130 times its estimate, and an
+N = 12 pulse of 16 Chebyshev segments 6.5 times its estimate."""
 
 import math
 
@@ -15,6 +16,7 @@ import pytest
 from qbjax import SpinChain
 from qbjax.engines import engine_class
 from qbjax.engines.base import spectrum_over
+from qbjax.tasks import pulses
 from qbjax.tasks.charge import grid_points, maxima
 
 OMEGA, ALPHA, DM = 4.0, 0.5, 0.5
@@ -79,3 +81,19 @@ def test_krylov_window_is_evaluated_a_few_times_at_once():
     figures = jax.jit(lambda c: maxima(c, t_end, n_grid)[:2]).lower(curve).compile()
     assert n_grid >= 400
     assert xla_bytes(figures) < 4 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("n", "segments", "method"), [(6, 4, "dense"), (10, 8, "chebyshev"), (9, 32, "chebyshev")]
+)
+def test_pulse_gradient_estimate_covers_what_xla_allocates(n, segments, method):
+    """`qbjax control`'s check: reverse mode through a pulse of `segments` segments."""
+    battery = pulses.pulsed_battery(SpinChain(n, g=1.5, alpha=0.5), 1)
+    prop = pulses.propagator(battery, 1.0, 2.0 / segments, method)
+
+    def power(amplitudes):
+        return pulses.work(battery, prop, amplitudes[:, None], 2.0) / 2.0
+
+    allocated = xla_bytes(jax.jit(jax.grad(power)).lower(jnp.full(segments, 0.3)).compile())
+    estimate = prop.gradient_bytes(n, segments)
+    assert allocated <= estimate <= 4 * allocated, estimate / allocated

@@ -21,7 +21,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
-from .. import memory as _memory
 from ..kernels.ground_state import lowest_energy
 from ..measures import qsl
 from ..models.chain import SpinChain
@@ -151,9 +150,10 @@ def control(
     _checks.one_of("objective", objective, OBJECTIVES)
     t_lo, t_hi = _time_bounds(t)
     battery = pulses.pulsed_battery(model, quadratures)
-    # reverse mode through the pulse keeps a state per segment for every start
-    state = 2**battery.n_sites * 16
-    needed = _memory.GRAD_MEMORY * starts * (segments + 4) * state
+    # the starts run at once, each in reverse mode through the whole pulse
+    needed = starts * pulses.propagator(battery, omega_max, t_hi / segments, method).gradient_bytes(
+        battery.n_sites, segments
+    )
     _checks.fits(
         "segments" if segments > starts else "starts", needed, f"{starts} starts of {segments} segments"
     )

@@ -37,6 +37,7 @@ from ..operators.matfree import matfree
 from ..operators.terms import PauliSum, complex_dtype, dense
 
 METHODS = ("auto", "dense", "chebyshev")
+DENSE_GRAD_MATRICES = 7  # d x d matrices reverse mode keeps per dense segment (`DenseSegments`)
 DENSE_MAX_SITES = 8  # beyond, a segment's eigendecomposition costs more than Chebyshev steps
 CHEBYSHEV_TOL = 1e-12  # summed truncation error of every step of a pulse (state norm)
 
@@ -86,6 +87,10 @@ class Propagator(eqx.Module):
     def __call__(self, h: PauliSum, psi, tau) -> Array:
         """exp(-i h tau) psi."""
 
+    @abc.abstractmethod
+    def gradient_bytes(self, n_sites: int, segments: int) -> int:
+        """Peak memory of reverse mode through a pulse of `segments` segments (one start)."""
+
 
 class DenseSegments(Propagator):
     """Each segment by its eigendecomposition: exact derivatives at degenerate spectra."""
@@ -94,6 +99,11 @@ class DenseSegments(Propagator):
         matrix = dense(h)
         eig = spectrum(matrix)
         return spectral_states(matrix, psi, tau[None], eig.evals, eig.evecs.astype(psi.dtype))[0]
+
+    def gradient_bytes(self, n_sites: int, segments: int) -> int:
+        # reverse mode keeps every segment's matrix and eigenvectors and their products:
+        # 6.1 d x d matrices per segment in XLA's memory analysis (N = 6 and 8)
+        return (DENSE_GRAD_MATRICES * segments + 4) * 16 * 4**n_sites
 
 
 class ChebyshevSegments(Propagator):
@@ -106,10 +116,21 @@ class ChebyshevSegments(Propagator):
     steps: int = eqx.field(static=True)
 
     def __call__(self, h, psi, tau):
-        op = matfree(h)
-        for _ in range(self.steps):
-            psi = chebyshev_propagate(op, psi, self.center, self.radius, self.degree, tau / self.steps)
-        return psi
+        return _checkpointed_steps(self, h, psi, tau)
+
+    def gradient_bytes(self, n_sites: int, segments: int) -> int:
+        # each segment's start, and one segment's recurrence rerun (three states per order)
+        return (2 * segments + 3 * self.degree * self.steps + 16) * 16 * 2**n_sites
+
+
+@jax.checkpoint
+def _checkpointed_steps(prop: ChebyshevSegments, h, psi, tau):
+    """A segment's Chebyshev steps; reverse mode keeps the segment's start and reruns the
+    steps, not their recurrences' vectors (K states per step, for every segment)."""
+    op = matfree(h)
+    for _ in range(prop.steps):
+        psi = chebyshev_propagate(op, psi, prop.center, prop.radius, prop.degree, tau / prop.steps)
+    return psi
 
 
 def propagator(
