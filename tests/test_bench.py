@@ -76,7 +76,7 @@ def test_memory_estimates_are_the_plans_not_the_budget():
     sweep = bench.estimate_bytes("sweep", "chebyshev", 8, "double", 256)
     assert sweep < 2**30
     plan = bench.sweep_plan("chebyshev", 8, "double", 256, "cpu")
-    assert sweep == 256 * plan.engine.memory_bytes(bench.chain(8))
+    assert sweep == 256 * plan.engine.batch_memory_bytes(bench.chain(8))
     curve = bench.estimate_bytes("curve", "chebyshev", 12, "double")
     assert 4 * curve < bench.estimate_bytes("grad", "chebyshev", 12, "double") < 20 * curve
 

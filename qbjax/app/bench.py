@@ -250,7 +250,7 @@ def estimate_bytes(
         return 6 * 2**n * _precision.complex_dtype(precision).itemsize
     if workload == "sweep":  # planned for the widest point of the chunk, as the sweep is
         plan = sweep_plan(engine, n, precision, batch, backend)
-        return math.ceil(plan.chunk / n_devices) * plan.engine.memory_bytes(chain(n))
+        return math.ceil(plan.chunk / n_devices) * plan.engine.batch_memory_bytes(chain(n))
     if workload == "grad":
         return _engine(engine, precision, chain(n), traced=True).gradient_memory_bytes(chain(n))
     return _engine(engine, precision, chain(n)).memory_bytes(chain(n))

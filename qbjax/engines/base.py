@@ -29,6 +29,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import itertools
+import math
 from typing import ClassVar, NamedTuple
 
 import equinox as eqx
@@ -196,6 +197,9 @@ class AbstractEngine(eqx.Module):
     # `prepare_concrete` is one compiled program of `prepare` (no NumPy or SciPy stage), so
     # the CLI's `program_cache` may store it
     compiled_prepare: ClassVar[bool] = True
+    # one point of a vmapped chunk holds this many times `memory_bytes` (XLA reuses fewer
+    # buffers across a batch; tests/test_memory_estimates.py measures it): dense 1.5
+    batch_memory_factor: ClassVar[float] = 2.0
 
     @property
     def precision(self) -> str:
@@ -274,6 +278,10 @@ class AbstractEngine(eqx.Module):
         """Estimated peak memory of `prepare` for one point."""
         del model
         return 0
+
+    def batch_memory_bytes(self, model) -> int:
+        """Estimated memory of one point of a vmapped chunk (`sweep`)."""
+        return math.ceil(self.batch_memory_factor * self.memory_bytes(model))
 
     def gradient_memory_bytes(self, model) -> int:
         """Estimated peak memory of reverse mode through `prepare` and the window's maximum

@@ -74,6 +74,7 @@ class Chebyshev(AbstractEngine):
     name = "chebyshev"
     traced_window = False  # the window's end fixes the degree and the segments
     precisions = ("double", "single")
+    batch_memory_factor = 1.5  # 1.28-1.33 measured (N = 12, 14)
     tol: float | None = eqx.field(static=True, default=None)
     dtype: object = eqx.field(static=True, default=None)
     bounds: tuple[float, float] | None = eqx.field(static=True, default=None)

@@ -356,13 +356,13 @@ def _box_spectrum(fixed: Mapping, names: tuple[str, ...], rows) -> BoxSpectrum:
 
 
 def _chunk(engine: AbstractEngine, model, n_points: int, chunk: int | None, n_devices: int) -> int:
+    per_point = max(engine.batch_memory_bytes(model), 1)
     if chunk is None:
-        per_point = max(engine.memory_bytes(model), 1)
         fits = max(1, _checks.available_memory_bytes() // 2 // per_point)
         chunk = min(MAX_DEFAULT_CHUNK, fits, n_points)
     chunk = _checks.integer_at_least("chunk", chunk, 1)
     chunk = min(chunk, n_points)  # a chunk never holds more than the sweep
-    needed = chunk * engine.memory_bytes(model)
+    needed = chunk * per_point
     if needed > _checks.available_memory_bytes():
         raise _checks.ArgumentError(
             "chunk",

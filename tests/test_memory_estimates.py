@@ -1,11 +1,13 @@
-"""Memory estimates against what XLA allocates: the gradient of P_max through each engine's
-plans (all vectors kept and streamed), as `optimize` takes it; through a pulse, as
-`control` takes it; and a Krylov window's evaluation. An estimate below XLA's figure lets a run that cannot fit start and crash; the
-checks also hold it within a few times XLA's figure, so that it refuses nothing that fits.
+"""Memory estimates against what XLA allocates: one point of a vmapped sweep chunk; the
+gradient of P_max through each engine's plans (all vectors kept and streamed), as `optimize`
+takes it; through a pulse, as `control` takes it; and a Krylov window's evaluation. An
+estimate below XLA's figure lets a run that cannot fit start and crash; the checks also hold
+it within a few times XLA's figure, so that it refuses nothing that fits.
 
 Before the products were recomputed in reverse mode, an N = 16 Chebyshev gradient held
 3.3 GB against an estimate of 0.4 GB, a streamed N = 14 plan 130 times its estimate, and an
-N = 12 pulse of 16 Chebyshev segments 6.5 times its estimate."""
+N = 12 pulse of 16 Chebyshev segments 6.5 times its estimate. A Krylov sweep's point held
+2.4 times the estimate of one charge, which the default chunk took as its size."""
 
 import math
 
@@ -14,6 +16,7 @@ import jax.numpy as jnp
 import pytest
 
 from qbjax import SpinChain
+from qbjax.app import bench
 from qbjax.engines import engine_class
 from qbjax.engines.base import spectrum_over
 from qbjax.tasks import pulses
@@ -68,6 +71,24 @@ def test_gradient_estimate_covers_what_xla_allocates(name, n, precision, states)
     estimate = engine.gradient_memory_bytes(model)
     allocated = xla_bytes(gradient_program(engine, n))
     assert allocated <= estimate <= 4 * allocated, (estimate / allocated, engine)
+
+
+@pytest.mark.parametrize(("name", "n"), [("chebyshev", 12), ("krylov", 12), ("dense", 7)])
+def test_sweep_point_estimate_covers_what_xla_allocates(name, n):
+    """Per point of a chunk: the growth of XLA's figure from 4 to 8 points, by stage."""
+
+    def stages(batch):
+        pipeline = bench.sweep_pipeline(name, n, "double", batch, "cpu")
+        out, sizes = None, []
+        for k, stage in enumerate(pipeline.stages):
+            args = pipeline.inputs if k == 0 else (out, *pipeline.inputs)
+            sizes.append(xla_bytes(stage.lower(*args).compile()))
+            out = jax.eval_shape(stage, *args)
+        return sizes
+
+    per_point = max((b - a) / 4 for a, b in zip(stages(4), stages(8), strict=True))
+    estimate = bench.sweep_plan(name, n, "double", 8, "cpu").engine.batch_memory_bytes(SpinChain(n))
+    assert per_point <= estimate <= 4 * per_point, estimate / per_point
 
 
 def test_krylov_window_is_evaluated_a_few_times_at_once():
