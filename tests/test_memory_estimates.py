@@ -24,6 +24,7 @@ from qbjax.tasks.charge import grid_points, maxima
 
 OMEGA, ALPHA, DM = 4.0, 0.5, 0.5
 T_MAX = 2 * math.pi / OMEGA
+SLOW = pytest.mark.slow  # the default run keeps one case of each kind
 
 
 def xla_bytes(compiled) -> int:
@@ -55,13 +56,13 @@ def gradient_program(engine, n: int):
     [
         ("chebyshev", 10, "double", None),  # every vector kept
         ("chebyshev", 10, "single", 12),  # streamed, a block of 1
-        ("chebyshev", 11, "double", 24),  # streamed, a block of 13
+        pytest.param("chebyshev", 11, "double", 24, marks=SLOW),  # a block of 13
         ("krylov", 10, "double", None),
-        ("krylov", 10, "single", 20),  # a small basis, many blocks
+        pytest.param("krylov", 10, "single", 20, marks=SLOW),  # a small basis
         ("dense", 6, "double", None),
-        pytest.param("chebyshev", 12, "single", None, marks=pytest.mark.slow),
-        pytest.param("chebyshev", 13, "double", 16, marks=pytest.mark.slow),
-        pytest.param("krylov", 13, "double", None, marks=pytest.mark.slow),
+        pytest.param("chebyshev", 12, "single", None, marks=SLOW),
+        pytest.param("chebyshev", 13, "double", 16, marks=SLOW),
+        pytest.param("krylov", 13, "double", None, marks=SLOW),
     ],
 )
 def test_gradient_estimate_covers_what_xla_allocates(name, n, precision, states):
@@ -73,7 +74,10 @@ def test_gradient_estimate_covers_what_xla_allocates(name, n, precision, states)
     assert allocated <= estimate <= 4 * allocated, (estimate / allocated, engine)
 
 
-@pytest.mark.parametrize(("name", "n"), [("chebyshev", 12), ("krylov", 12), ("dense", 7)])
+@pytest.mark.parametrize(
+    ("name", "n"),
+    [pytest.param("chebyshev", 12, marks=SLOW), ("krylov", 12), ("dense", 7)],
+)
 def test_sweep_point_estimate_covers_what_xla_allocates(name, n):
     """Per point of a chunk: the growth of XLA's figure from 4 to 8 points, by stage."""
 
@@ -105,7 +109,8 @@ def test_krylov_window_is_evaluated_a_few_times_at_once():
 
 
 @pytest.mark.parametrize(
-    ("n", "segments", "method"), [(6, 4, "dense"), (10, 8, "chebyshev"), (9, 32, "chebyshev")]
+    ("n", "segments", "method"),
+    [(6, 4, "dense"), (10, 8, "chebyshev"), pytest.param(9, 32, "chebyshev", marks=SLOW)],
 )
 def test_pulse_gradient_estimate_covers_what_xla_allocates(n, segments, method):
     """`qbjax control`'s check: reverse mode through a pulse of `segments` segments."""
