@@ -181,6 +181,6 @@ class Krylov(AbstractEngine):
         return krylov_memory_bytes(model.n_sites, krylov_dim, self._options()[2], gram_batch)
 
     def gradient_memory_bytes(self, model) -> int:
-        # the adjoint march reruns the blocks backwards: 5.4-8.6 times the forward march
+        # the adjoint march reruns the blocks backwards: 5.4-9.3 times the forward march
         # (XLA's memory analysis at N = 10-14, tests/test_memory_estimates.py)
         return GRAD_FORWARD_MARCHES * self.memory_bytes(model)

@@ -362,7 +362,7 @@ def march_vectors(degree: int, block: int | None) -> int:
 # Reverse mode through a march, from XLA's memory analysis of jit(grad(P_max)) (N = 10-14,
 # both precisions; tests/test_memory_estimates.py checks the estimate against it). Kept path:
 # per vector, the segment's rerun recurrence, its residuals, the vectors' and their H0
-# products' cotangents and XLA's copies: 13.7-15.5 states. Streamed path: a rerun pass keeps
+# products' cotangents and XLA's copies: 13.4-15.2 states. Streamed path: a rerun pass keeps
 # the kept block and the recurrence's vectors at every order, (K + 1)(block + 3), plus
 # the passes' and segments' inputs. GRAD_EXTRA covers the rest (the window's evaluation).
 GRAD_KEPT_PER_VECTOR = 16
