@@ -25,6 +25,9 @@ from qbjax.tasks.charge import grid_points, maxima
 OMEGA, ALPHA, DM = 4.0, 0.5, 0.5
 T_MAX = 2 * math.pi / OMEGA
 SLOW = pytest.mark.slow  # the default run keeps one case of each kind
+# XLA:GPU adds scratch of fixed size to programs with matrix products (a cuBLAS workspace: 44 MB
+# in all at N = 12 on an H200, tests/test_chebyshev.py), which these small sizes would show
+SCRATCH = 0 if jax.default_backend() == "cpu" else 48 * 2**20
 
 
 def xla_bytes(compiled) -> int:
@@ -71,7 +74,7 @@ def test_gradient_estimate_covers_what_xla_allocates(name, n, precision, states)
         assert (engine.block is None) == (states is None)
     estimate = engine.gradient_memory_bytes(model)
     allocated = xla_bytes(gradient_program(engine, n))
-    assert allocated <= estimate <= 4 * allocated, (estimate / allocated, engine)
+    assert allocated <= estimate + SCRATCH and estimate <= 4 * allocated, (estimate / allocated, engine)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +108,7 @@ def test_krylov_window_is_evaluated_a_few_times_at_once():
     curve = jax.eval_shape(lambda m: engine.prepare(m, t_end), model)
     figures = jax.jit(lambda c: maxima(c, t_end, n_grid)[:2]).lower(curve).compile()
     assert n_grid >= 400
-    assert xla_bytes(figures) < 4 * 2**20
+    assert xla_bytes(figures) < 4 * 2**20 + SCRATCH
 
 
 @pytest.mark.parametrize(
@@ -122,4 +125,4 @@ def test_pulse_gradient_estimate_covers_what_xla_allocates(n, segments, method):
 
     allocated = xla_bytes(jax.jit(jax.grad(power)).lower(jnp.full(segments, 0.3)).compile())
     estimate = prop.gradient_bytes(n, segments)
-    assert allocated <= estimate <= 4 * allocated, estimate / allocated
+    assert allocated <= estimate + SCRATCH and estimate <= 4 * allocated, estimate / allocated
