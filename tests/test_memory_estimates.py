@@ -58,6 +58,7 @@ def gradient_program(engine, n: int):
     ("name", "n", "precision", "states"),
     [
         ("chebyshev", 10, "double", None),  # every vector kept
+        ("chebyshev", 12, "double", 70),  # streamed in one pass: a block of all 48 vectors
         ("chebyshev", 10, "single", 12),  # streamed, a block of 1
         pytest.param("chebyshev", 11, "double", 24, marks=SLOW),  # a block of 13
         ("krylov", 10, "double", None),
@@ -75,6 +76,21 @@ def test_gradient_estimate_covers_what_xla_allocates(name, n, precision, states)
     estimate = engine.gradient_memory_bytes(model)
     allocated = xla_bytes(gradient_program(engine, n))
     assert allocated <= estimate + SCRATCH and estimate <= 4 * allocated, (estimate / allocated, engine)
+
+
+def test_gradients_keep_every_vector_where_that_costs_less():
+    """At N = 18 the default budget (64 states) streams a segment in one block of all its
+    vectors; reverse mode would then keep that block at every order. `optimize` plans its
+    gradients with every vector kept instead: less memory, and no rerun passes."""
+    model = SpinChain(18, alpha=ALPHA, dm=DM, omega=OMEGA)
+    engine = engine_class("chebyshev")()
+    forward = engine.plan(model, T_MAX, spectrum=spectrum_over([model]))
+    gradient = engine.plan_for_gradient(model, T_MAX, spectrum=spectrum_over([model]))
+    assert forward.block is not None and gradient.block is None
+    assert gradient.gradient_memory_bytes(model) < forward.gradient_memory_bytes(model) / 2
+    # an explicit budget stands
+    budgeted = engine.with_memory(64 * 16 * 2**18)
+    assert budgeted.plan_for_gradient(model, T_MAX, spectrum=spectrum_over([model])).block is not None
 
 
 @pytest.mark.parametrize(

@@ -155,12 +155,13 @@ def chain(n: int, alpha=ALPHA, dm=DM) -> SpinChain:
 
 
 def _engine(name: str, precision: str, model, *, traced: bool = False):
-    """The engine, checked for `model` and planned for the window (for traced coefficients:
-    with the model's own spectral interval, as sweeps and `optimize` plan)."""
+    """The engine, checked for `model` and planned for the window (`traced`: for gradients,
+    with the model's own spectral interval, as `optimize` plans them)."""
     engine = engine_class(name)().with_precision(precision)
     engine.check(model)
-    spectrum = spectrum_over([model]) if traced else None
-    return engine.plan(model, T_MAX, spectrum=spectrum)
+    if traced:  # as optimize plans its gradients
+        return engine.plan_for_gradient(model, T_MAX, spectrum=spectrum_over([model]))
+    return engine.plan(model, T_MAX)
 
 
 def _split(model):

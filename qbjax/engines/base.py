@@ -239,6 +239,13 @@ class AbstractEngine(eqx.Module):
         del model, t_end, spectrum
         return self
 
+    def plan_for_gradient(
+        self, model, t_end: float, *, spectrum: tuple[float, float] | None = None
+    ) -> AbstractEngine:
+        """`plan`, for reverse mode (`optimize`): engines whose cheapest forward plan is not
+        the cheapest to differentiate choose differently."""
+        return self.plan(model, t_end, spectrum=spectrum)
+
     @abc.abstractmethod
     def prepare(self, model, t_end) -> Curve:
         """The energy curve of `model` on [0, t_end] (jittable)."""

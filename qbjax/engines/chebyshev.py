@@ -138,6 +138,19 @@ class Chebyshev(AbstractEngine):
         planned = {"center": c, "radius": r, "degree": k, "segments": s, "block": b}
         return dataclasses.replace(self, tol=tol, dtype=dtype, **planned)
 
+    def plan_for_gradient(self, model, t_end: float, *, spectrum=None) -> Chebyshev:
+        # a streamed segment's rerun passes keep their kept block at every order, (K + 1)
+        # (block + 8) states: when its vectors are few enough to keep, keeping them all costs
+        # reverse mode less memory (16 (K + 1)) and fewer products; an explicit budget stands
+        planned = self.plan(model, t_end, spectrum=spectrum)
+        if planned.block is None or self.memory is not None:
+            return planned
+        free = _memory.free_bytes()
+        kept = dataclasses.replace(self, memory=free).plan(model, t_end, spectrum=spectrum)
+        if kept.block is None and kept.gradient_memory_bytes(model) < planned.gradient_memory_bytes(model):
+            return kept
+        return planned
+
     def prepare(self, model, t_end) -> Curve:
         return self._prepare(model, t_end, self._planned_interval())
 

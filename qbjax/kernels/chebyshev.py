@@ -363,9 +363,11 @@ def march_vectors(degree: int, block: int | None) -> int:
 # both precisions; tests/test_memory_estimates.py checks the estimate against it). Kept path:
 # per vector, the segment's rerun recurrence, its residuals, the vectors' and their H0
 # products' cotangents and XLA's copies: 13.4-15.2 states. Streamed path: a rerun pass keeps
-# the kept block and the recurrence's vectors at every order, (K + 1)(block + 3), plus
-# the passes' and segments' inputs. GRAD_EXTRA covers the rest (the window's evaluation).
+# the kept block and the recurrence's vectors at every order, (K + 1)(block + 5.3 to 7.6)
+# for blocks of 1 to 48, plus the segments' inputs. GRAD_EXTRA covers the rest (the
+# window's evaluation).
 GRAD_KEPT_PER_VECTOR = 16
+GRAD_STREAMED_PER_ORDER = 8  # states per order besides the kept block
 GRAD_EXTRA = 64
 
 
@@ -374,8 +376,7 @@ def gradient_vectors(degree: int, segments: int, block: int | None) -> int:
     segments (each segment and each streamed pass is recomputed, `march_gram`)."""
     if block is None:
         return GRAD_KEPT_PER_VECTOR * (degree + 1) + 4 * segments + GRAD_EXTRA
-    passes = -(-(degree + 1) // block)
-    return (degree + 1) * (block + 4) + 2 * passes + 4 * segments + GRAD_EXTRA
+    return (degree + 1) * (block + GRAD_STREAMED_PER_ORDER) + 4 * segments + GRAD_EXTRA
 
 
 def _matvec_passes(h: PauliSum) -> int:

@@ -151,7 +151,7 @@ class _Objective:
             check_traced_size(self.model.get("n", 4))
         self.spectrum = self._box_spectrum()
         lo, hi = self.spectrum.widest()
-        self.engine = engine.plan(self.chain(corners[0]), self.t_end, spectrum=(lo, hi))
+        self.engine = engine.plan_for_gradient(self.chain(corners[0]), self.t_end, spectrum=(lo, hi))
         if "t" not in self.names and self.n_grid is None:
             window = max(float(self.window(c)) for c in corners)
             self.n_grid = grid_size((hi - lo) * window, 1.0)
