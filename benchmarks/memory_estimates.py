@@ -24,10 +24,7 @@ jax.config.update("jax_enable_x64", True)
 
 from qbjax import SpinChain  # noqa: E402
 from qbjax.app import bench  # noqa: E402
-from qbjax.engines import engine_class  # noqa: E402
-from qbjax.engines.base import spectrum_over  # noqa: E402
 from qbjax.tasks import pulses  # noqa: E402
-from qbjax.tasks.charge import grid_points, maxima  # noqa: E402
 
 DEFAULT_CASES = [
     "grad:chebyshev:14:double",
@@ -42,42 +39,23 @@ DEFAULT_CASES = [
 ]
 
 
-def xla_bytes(compiled) -> int:
-    m = compiled.memory_analysis()
-    return m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes
-
-
 def state_bytes(n: int, precision: str = "double") -> int:
     return 2**n * (16 if precision == "double" else 8)
 
 
 def grad_case(name: str, n: str, precision: str, states: str | None = None) -> tuple[int, int, int]:
     n = int(n)
-    model = bench.chain(n)
-    engine = engine_class(name)().with_precision(precision)
-    if states is not None:
-        engine = engine.with_memory(int(states) * state_bytes(n, precision))
-    engine = engine.plan(model, bench.T_MAX, spectrum=spectrum_over([model]))
-    t_end, n_grid = jnp.asarray(bench.T_MAX), grid_points(engine, model, None, bench.T_MAX, None)
-
-    def p_max(x):
-        return maxima(engine.prepare(bench.chain(n, x[0], x[1]), t_end), t_end, n_grid)[0]
-
-    compiled = jax.jit(jax.grad(p_max)).lower(jnp.array([bench.ALPHA, bench.DM])).compile()
-    return engine.gradient_memory_bytes(model), xla_bytes(compiled), state_bytes(n, precision)
+    memory = None if states is None else int(states) * state_bytes(n, precision)
+    engine = bench.planned_engine(name, precision, bench.chain(n), traced=True, memory=memory)
+    (allocated,) = bench.stage_bytes(bench.grad_pipeline(name, n, precision, memory))
+    return engine.gradient_memory_bytes(bench.chain(n)), allocated, state_bytes(n, precision)
 
 
 def sweep_case(name: str, n: str) -> tuple[int, int, int]:
     n = int(n)
 
     def stages(batch):
-        pipeline = bench.sweep_pipeline(name, n, "double", batch, "cpu")
-        out, sizes = None, []
-        for k, stage in enumerate(pipeline.stages):
-            args = pipeline.inputs if k == 0 else (out, *pipeline.inputs)
-            sizes.append(xla_bytes(stage.lower(*args).compile()))
-            out = jax.eval_shape(stage, *args)
-        return sizes
+        return bench.stage_bytes(bench.sweep_pipeline(name, n, "double", batch, "cpu"))
 
     per_point = max((b - a) / 4 for a, b in zip(stages(4), stages(8), strict=True))
     engine = bench.sweep_plan(name, n, "double", 8, "cpu").engine
@@ -93,7 +71,7 @@ def pulse_case(method: str, n: str, segments: str) -> tuple[int, int, int]:
         return pulses.work(battery, prop, amplitudes[:, None], 2.0) / 2.0
 
     compiled = jax.jit(jax.grad(power)).lower(jnp.full(segments, 0.3)).compile()
-    return prop.gradient_bytes(n, segments), xla_bytes(compiled), state_bytes(n)
+    return prop.gradient_bytes(n, segments), bench.xla_bytes(compiled), state_bytes(n)
 
 
 CASES = {"grad": grad_case, "sweep": sweep_case, "pulse": pulse_case}

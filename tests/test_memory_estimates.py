@@ -9,8 +9,6 @@ Before the products were recomputed in reverse mode, an N = 16 Chebyshev gradien
 N = 12 pulse of 16 Chebyshev segments 6.5 times its estimate. A Krylov sweep's point held
 2.4 times the estimate of one charge, which the default chunk took as its size."""
 
-import math
-
 import jax
 import jax.numpy as jnp
 import pytest
@@ -20,38 +18,18 @@ from qbjax.app import bench
 from qbjax.engines import engine_class
 from qbjax.engines.base import spectrum_over
 from qbjax.tasks import pulses
-from qbjax.tasks.charge import grid_points, maxima
+from qbjax.tasks.charge import grid_points
 
-OMEGA, ALPHA, DM = 4.0, 0.5, 0.5
-T_MAX = 2 * math.pi / OMEGA
+T_MAX = bench.T_MAX  # the bench chain's window (`bench.chain`: alpha = D = 0.5, omega = 4)
 SLOW = pytest.mark.slow  # the default run keeps one case of each kind
 # XLA:GPU adds scratch of fixed size to programs with matrix products (a cuBLAS workspace: 44 MB
 # in all at N = 12 on an H200, tests/test_chebyshev.py), which these small sizes would show
 SCRATCH = 0 if jax.default_backend() == "cpu" else 48 * 2**20
 
 
-def xla_bytes(compiled) -> int:
-    m = compiled.memory_analysis()
-    return m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes
-
-
-def planned(name: str, n: int, precision: str, states: int | None):
-    """The engine planned for the chain's window; `states`: a budget of that many states."""
-    engine = engine_class(name)().with_precision(precision)
-    if states is not None:
-        engine = engine.with_memory(states * 2**n * (16 if precision == "double" else 8))
-    model = SpinChain(n, alpha=ALPHA, dm=DM, omega=OMEGA)
-    return engine.plan(model, T_MAX, spectrum=spectrum_over([model])), model
-
-
-def gradient_program(engine, n: int):
-    t_end = jnp.asarray(T_MAX)
-    n_grid = grid_points(engine, SpinChain(n, alpha=ALPHA, dm=DM, omega=OMEGA), None, T_MAX, None)
-
-    def p_max(x):
-        return maxima(engine.prepare(SpinChain(n, alpha=x[0], dm=x[1], omega=OMEGA), t_end), t_end, n_grid)[0]
-
-    return jax.jit(jax.grad(p_max)).lower(jnp.array([ALPHA, DM])).compile()
+def budget(n: int, precision: str, states: int | None) -> int | None:
+    """A budget of `states` states in bytes (None: the engine's default)."""
+    return None if states is None else states * 2**n * (16 if precision == "double" else 8)
 
 
 @pytest.mark.parametrize(
@@ -70,11 +48,13 @@ def gradient_program(engine, n: int):
     ],
 )
 def test_gradient_estimate_covers_what_xla_allocates(name, n, precision, states):
-    engine, model = planned(name, n, precision, states)
+    memory = budget(n, precision, states)
+    model = bench.chain(n)
+    engine = bench.planned_engine(name, precision, model, traced=True, memory=memory)
     if name == "chebyshev":  # the plan the case asks for
         assert (engine.block is None) == (states is None)
     estimate = engine.gradient_memory_bytes(model)
-    allocated = xla_bytes(gradient_program(engine, n))
+    (allocated,) = bench.stage_bytes(bench.grad_pipeline(name, n, precision, memory))
     assert allocated <= estimate + SCRATCH and estimate <= 4 * allocated, (estimate / allocated, engine)
 
 
@@ -82,7 +62,7 @@ def test_gradients_keep_every_vector_where_that_costs_less():
     """At N = 18 the default budget (64 states) streams a segment in one block of all its
     vectors; reverse mode would then keep that block at every order. `optimize` plans its
     gradients with every vector kept instead: less memory, and no rerun passes."""
-    model = SpinChain(18, alpha=ALPHA, dm=DM, omega=OMEGA)
+    model = bench.chain(18)
     engine = engine_class("chebyshev")()
     forward = engine.plan(model, T_MAX, spectrum=spectrum_over([model]))
     gradient = engine.plan_for_gradient(model, T_MAX, spectrum=spectrum_over([model]))
@@ -101,13 +81,7 @@ def test_sweep_point_estimate_covers_what_xla_allocates(name, n):
     """Per point of a chunk: the growth of XLA's figure from 4 to 8 points, by stage."""
 
     def stages(batch):
-        pipeline = bench.sweep_pipeline(name, n, "double", batch, "cpu")
-        out, sizes = None, []
-        for k, stage in enumerate(pipeline.stages):
-            args = pipeline.inputs if k == 0 else (out, *pipeline.inputs)
-            sizes.append(xla_bytes(stage.lower(*args).compile()))
-            out = jax.eval_shape(stage, *args)
-        return sizes
+        return bench.stage_bytes(bench.sweep_pipeline(name, n, "double", batch, "cpu"))
 
     per_point = max((b - a) / 4 for a, b in zip(stages(4), stages(8), strict=True))
     estimate = bench.sweep_plan(name, n, "double", 8, "cpu").engine.batch_memory_bytes(SpinChain(n))
@@ -118,13 +92,10 @@ def test_krylov_window_is_evaluated_a_few_times_at_once():
     """The window's maximum gathers each time's m x m block matrices: a batch of times at
     once keeps it to about a megabyte (all 416 of this grid held 31 MB per point, 8 GB in a
     256-point sweep at N = 8)."""
-    engine, model = planned("krylov", 8, "double", None)
-    t_end = jnp.asarray(T_MAX)
-    n_grid = grid_points(engine, model, None, T_MAX, None)
-    curve = jax.eval_shape(lambda m: engine.prepare(m, t_end), model)
-    figures = jax.jit(lambda c: maxima(c, t_end, n_grid)[:2]).lower(curve).compile()
-    assert n_grid >= 400
-    assert xla_bytes(figures) < 4 * 2**20 + SCRATCH
+    model = bench.chain(8)
+    assert grid_points(bench.planned_engine("krylov", "double", model), model, None, T_MAX, None) >= 400
+    _, figures = bench.stage_bytes(bench.pmax_pipeline("krylov", 8, "double"))
+    assert figures < 4 * 2**20 + SCRATCH
 
 
 @pytest.mark.parametrize(
@@ -139,6 +110,6 @@ def test_pulse_gradient_estimate_covers_what_xla_allocates(n, segments, method):
     def power(amplitudes):
         return pulses.work(battery, prop, amplitudes[:, None], 2.0) / 2.0
 
-    allocated = xla_bytes(jax.jit(jax.grad(power)).lower(jnp.full(segments, 0.3)).compile())
+    allocated = bench.xla_bytes(jax.jit(jax.grad(power)).lower(jnp.full(segments, 0.3)).compile())
     estimate = prop.gradient_bytes(n, segments)
     assert allocated <= estimate + SCRATCH and estimate <= 4 * allocated, estimate / allocated

@@ -154,10 +154,13 @@ def chain(n: int, alpha=ALPHA, dm=DM) -> SpinChain:
     return SpinChain(n, alpha=alpha, dm=dm, omega=OMEGA)
 
 
-def _engine(name: str, precision: str, model, *, traced: bool = False):
+def planned_engine(name: str, precision: str, model, *, traced: bool = False, memory: int | None = None):
     """The engine, checked for `model` and planned for the window (`traced`: for gradients,
-    with the model's own spectral interval, as `optimize` plans them)."""
+    with the model's own spectral interval, as `optimize` plans them; `memory`: a budget in
+    bytes, else the engine's default)."""
     engine = engine_class(name)().with_precision(precision)
+    if memory is not None:
+        engine = engine.with_memory(memory)
     engine.check(model)
     if traced:  # as optimize plans its gradients
         return engine.plan_for_gradient(model, T_MAX, spectrum=spectrum_over([model]))
@@ -171,7 +174,7 @@ def _split(model):
 
 def curve_pipeline(name: str, n: int, precision: str) -> Pipeline:
     model = chain(n)
-    engine = _engine(name, precision, model)
+    engine = planned_engine(name, precision, model)
     arrays, rest = _split(model)
     t_end = jnp.asarray(T_MAX)
 
@@ -187,7 +190,7 @@ def curve_pipeline(name: str, n: int, precision: str) -> Pipeline:
 
 def pmax_pipeline(name: str, n: int, precision: str) -> Pipeline:
     model = chain(n)
-    engine = _engine(name, precision, model)
+    engine = planned_engine(name, precision, model)
     arrays, rest = _split(model)
     n_grid = grid_points(engine, model, None, T_MAX, None)
     t_end = jnp.asarray(T_MAX)
@@ -201,9 +204,9 @@ def pmax_pipeline(name: str, n: int, precision: str) -> Pipeline:
     return Pipeline((jax.jit(prepare), jax.jit(figures)), (arrays,), compared=lambda out: out[0])
 
 
-def grad_pipeline(name: str, n: int, precision: str) -> Pipeline:
+def grad_pipeline(name: str, n: int, precision: str, memory: int | None = None) -> Pipeline:
     model = chain(n)
-    engine = _engine(name, precision, model, traced=True)
+    engine = planned_engine(name, precision, model, traced=True, memory=memory)
     n_grid = grid_points(engine, model, None, T_MAX, None)
     t_end = jnp.asarray(T_MAX)
 
@@ -256,15 +259,17 @@ def estimate_bytes(
         plan = sweep_plan(engine, n, precision, batch, backend)
         return math.ceil(plan.chunk / n_devices) * plan.engine.batch_memory_bytes(chain(n))
     if workload == "grad":
-        return _engine(engine, precision, chain(n), traced=True).gradient_memory_bytes(chain(n))
-    return _engine(engine, precision, chain(n)).memory_bytes(chain(n))
+        return planned_engine(engine, precision, chain(n), traced=True).gradient_memory_bytes(chain(n))
+    return planned_engine(engine, precision, chain(n)).memory_bytes(chain(n))
 
 
 # ----------------------------------------------------------------------------------------
 # Timing.
 
 
-def _xla_bytes(compiled) -> int | None:
+def xla_bytes(compiled) -> int | None:
+    """Bytes a compiled program holds at its peak by XLA's memory analysis (arguments,
+    outputs and temporaries, less what outputs alias); None where the backend gives none."""
     try:
         m = compiled.memory_analysis()
     except (AttributeError, NotImplementedError, RuntimeError):
@@ -273,6 +278,17 @@ def _xla_bytes(compiled) -> int | None:
         return None
     used = m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes
     return int(used - m.alias_size_in_bytes)
+
+
+def stage_bytes(pipeline: Pipeline) -> list[int | None]:
+    """`xla_bytes` of each stage of `pipeline`, compiled in turn and run never (a stage's
+    inputs are the shapes of the previous stage's output)."""
+    out, sizes = None, []
+    for k, stage in enumerate(pipeline.stages):
+        args = pipeline.inputs if k == 0 else (out, *pipeline.inputs)
+        sizes.append(xla_bytes(stage.lower(*args).compile()))
+        out = jax.eval_shape(stage, *args)
+    return sizes
 
 
 def _peak_rss_bytes() -> int:
@@ -291,7 +307,7 @@ def time_pipeline(pipeline: Pipeline, device, repeats: int, budget_s: float) -> 
         start = time.perf_counter()
         executable = stage.lower(*args).compile()
         compile_s += time.perf_counter() - start
-        peak.append(_xla_bytes(executable))
+        peak.append(xla_bytes(executable))
         out = jax.block_until_ready(executable(*args))
         compiled.append(executable)
 
