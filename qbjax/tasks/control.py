@@ -150,24 +150,22 @@ def control(
     _checks.one_of("objective", objective, OBJECTIVES)
     t_lo, t_hi = _time_bounds(t)
     battery = pulses.pulsed_battery(model, quadratures)
+    pulse_prop = pulses.propagator(battery, omega_max, t_hi / segments, method)
     # the starts run at once, each in reverse mode through the whole pulse
-    needed = starts * pulses.propagator(battery, omega_max, t_hi / segments, method).gradient_bytes(
-        battery.n_sites, segments
-    )
+    needed = starts * pulse_prop.gradient_bytes(battery.n_sites, segments)
     _checks.fits(
         "segments" if segments > starts else "starts", needed, f"{starts} starts of {segments} segments"
     )
     ground = _ground_energy(battery)
 
-    def problem(k: int) -> _Problem:
-        prop = pulses.propagator(battery, omega_max, t_hi / k, method)
+    def problem(k: int, prop) -> _Problem:
         return _Problem(battery, prop, k, float(omega_max), (t_lo, t_hi), objective, ground)
 
-    constant_problem = problem(1)
+    constant_problem = problem(1, pulses.propagator(battery, omega_max, t_hi, method))
     x_constant, _, _ = _search(constant_problem, _grid_seeds(constant_problem, starts), steps, learning_rate)
     constant, constant_t = constant_problem.unpack(jnp.asarray(x_constant))
 
-    pulse_problem = problem(segments)
+    pulse_problem = problem(segments, pulse_prop)
     incumbent = pulse_problem.pack(np.repeat(np.asarray(constant), segments, axis=0), float(constant_t))
     random = box_search.latin_hypercube(starts, pulse_problem.size, seed)
     seeds = np.concatenate([incumbent[None], random[: max(starts - 1, 0)]])
